@@ -1,0 +1,352 @@
+package target
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Getenv looks up an environment variable; os.LookupEnv in production,
+// a map in tests.
+type Getenv func(name string) (string, bool)
+
+// ConfigError is one bad or missing setting: which, where, and why.
+type ConfigError struct {
+	File    string // environments/prod.yaml
+	Setting string // thresholds.apiP95, or the environment variable
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Setting, e.Problem)
+}
+
+// Parse reads one environment file's content. Every problem is reported,
+// each as one line naming the setting and the file.
+func Parse(data []byte, file string, getenv Getenv) (*Target, error) {
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &ConfigError{File: file, Setting: "(yaml)", Problem: problemOf(err)}
+	}
+	if bad := unknownKey(doc, reflect.TypeFor[fileConfig](), ""); bad != "" {
+		return nil, &ConfigError{File: file, Setting: bad, Problem: "unknown key (check its spelling, case and indentation)"}
+	}
+	var fc fileConfig
+	if err := yaml.UnmarshalStrict(data, &fc); err != nil {
+		return nil, &ConfigError{File: file, Setting: settingOf(err), Problem: problemOf(err)}
+	}
+	v := validator{file: file, getenv: getenv}
+	t := v.build(&fc)
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return t, nil
+}
+
+// LoadFile reads and parses one environment file.
+func LoadFile(path string, getenv Getenv) (*Target, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{File: path, Setting: "(file)", Problem: err.Error()}
+	}
+	return Parse(data, path, getenv)
+}
+
+// Find locates environments/<env>.yaml: $RUNBOOK_ENV_FILE when set, else the
+// nearest environments folder at or above the working directory (go test
+// runs in the package folder).
+func Find(env string) (string, error) {
+	if p := os.Getenv("RUNBOOK_ENV_FILE"); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "environments", env+".yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("environments/%s.yaml not found in or above the working directory; set RUNBOOK_ENV_FILE to its path", env)
+		}
+		dir = parent
+	}
+}
+
+var (
+	unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+	goTypeField  = regexp.MustCompile(`Go struct field \S+?\.(\S+) of type`)
+)
+
+// settingOf pulls the offending key out of a decoding error.
+func settingOf(err error) string {
+	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	if m := goTypeField.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	return "(yaml)"
+}
+
+func problemOf(err error) string {
+	msg := err.Error()
+	if unknownField.MatchString(msg) {
+		return "unknown key (check its spelling and indentation)"
+	}
+	msg = strings.TrimPrefix(msg, "error unmarshaling JSON: while decoding JSON: ")
+	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+	return strings.ReplaceAll(msg, "\n", " ")
+}
+
+type validator struct {
+	file   string
+	getenv Getenv
+	errs   []error
+	local  bool
+}
+
+func (v *validator) fail(setting, format string, args ...any) {
+	v.errs = append(v.errs, &ConfigError{File: v.file, Setting: setting, Problem: fmt.Sprintf(format, args...)})
+}
+
+// url checks a URL setting. Empty is allowed only when allowEmpty (local
+// endpoints that fixtures fill in).
+func (v *validator) url(setting, raw string, allowEmpty bool) string {
+	if raw == "" {
+		if !allowEmpty {
+			v.fail(setting, "missing (want an absolute http or https URL)")
+		}
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail(setting, "malformed URL %q (want an absolute http or https URL such as https://api.example.com)", raw)
+		return ""
+	}
+	return strings.TrimSuffix(raw, "/")
+}
+
+// secret reads the environment variable a setting names.
+func (v *validator) secret(setting, envName string) Secret {
+	if envName == "" {
+		v.fail(setting, "missing (name the environment variable that holds the secret)")
+		return Secret{}
+	}
+	val, ok := v.getenv(envName)
+	if !ok || val == "" {
+		v.fail(setting, "environment variable %s is not set (it holds a secret; export it before running)", envName)
+		return Secret{}
+	}
+	return NewSecret(envName, val)
+}
+
+func (v *validator) build(fc *fileConfig) *Target {
+	t := &Target{Env: fc.Name, File: v.file, ReadOnly: fc.ReadOnly, Confirm: fc.Confirm, secrets: &secretSet{}}
+	v.local = fc.Name == "local"
+	if fc.Name == "" {
+		v.fail("name", "missing (local, staging or prod)")
+	}
+	if !v.local && fc.Confirm == "" {
+		v.fail("confirm", "missing: staging and prod need a confirmation word for destructive steps")
+	}
+	v.services(t, fc.Services)
+	if fc.Kube != nil {
+		k := fc.Kube
+		if k.Namespace == "" {
+			v.fail("kube.namespace", "missing")
+		}
+		for _, re := range k.LogAllowlist {
+			if _, err := regexp.Compile(re); err != nil {
+				v.fail("kube.logAllowlist", "bad regular expression %q: %v", re, err)
+			}
+		}
+		t.Kube = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace,
+			Secrets: k.Secrets, Ingress: k.Ingress, TLSHosts: k.TLSHosts, LogAllowlist: k.LogAllowlist}
+	}
+	if fc.Prometheus != nil {
+		p := fc.Prometheus
+		t.Prometheus = &Prometheus{URL: v.url("prometheus.url", p.URL, v.local), Selector: p.Selector}
+		for i, d := range p.Dashboards {
+			t.Prometheus.Dashboards = append(t.Prometheus.Dashboards, v.url(fmt.Sprintf("prometheus.dashboards[%d]", i), d, false))
+		}
+	}
+	if fc.Database != nil {
+		d := &Database{Name: fc.Database.Name, Container: fc.Database.Container}
+		if d.Name == "" {
+			v.fail("database.name", "missing")
+		}
+		if !v.local || fc.Database.URLEnv != "" {
+			d.URL = v.secret("database.urlEnv", fc.Database.URLEnv)
+			t.secrets.add(d.URL)
+		}
+		t.Database = d
+	}
+	if fc.Webhook != nil {
+		w := &Webhook{Channel: fc.Webhook.Channel}
+		if !v.local || fc.Webhook.URLEnv != "" {
+			w.URL = v.secret("webhook.urlEnv", fc.Webhook.URLEnv)
+			t.secrets.add(w.URL)
+		}
+		t.Webhook = w
+	}
+	t.Thresholds = v.thresholds(fc.Thresholds)
+	t.Migrations = v.migrations(fc.Migrations)
+	t.Smoke = v.smoke(fc.Smoke)
+	t.HTTP = HTTP{Timeout: 10 * time.Second, InsecureTLS: fc.HTTP.InsecureTLS}
+	if fc.HTTP.Timeout != nil {
+		t.HTTP.Timeout = v.duration("http.timeout", *fc.HTTP.Timeout, t.HTTP.Timeout)
+	}
+	if t.HTTP.InsecureTLS && !v.local {
+		v.fail("http.insecureTLS", "only the local target may skip TLS verification")
+	}
+	return t
+}
+
+func (v *validator) services(t *Target, in []fileService) {
+	want := []string{BackendCore, DataService, WebFrontend}
+	seen := map[string]bool{}
+	for i, s := range in {
+		at := fmt.Sprintf("services[%d]", i)
+		if s.Name == "" {
+			v.fail(at+".name", "missing")
+			continue
+		}
+		if seen[s.Name] {
+			v.fail(at+".name", "service %q listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Image == "" {
+			v.fail(at+".image", "missing (the image repository without tag, such as granter/%s)", s.Name)
+		} else if strings.Contains(s.Image[strings.LastIndex(s.Image, "/")+1:], ":") {
+			v.fail(at+".image", "%q has a tag; give the repository only (the version is the tag)", s.Image)
+		}
+		t.Services = append(t.Services, Service{
+			Name: s.Name, URL: v.url(at+".url", s.URL, v.local), Image: s.Image,
+			Health: orDefault(s.Health, "/health"), Live: orDefault(s.Live, "/health/live"), Ready: orDefault(s.Ready, "/health/ready"),
+		})
+	}
+	for _, name := range want {
+		if !seen[name] {
+			v.fail("services", "service %q missing (the runbook deploys %s)", name, strings.Join(want, ", "))
+		}
+	}
+}
+
+func (v *validator) thresholds(ft fileThresholds) Thresholds {
+	var th Thresholds
+	pct := func(setting string, p *string, dst *float64) {
+		if p == nil {
+			v.fail("thresholds."+setting, "missing")
+			return
+		}
+		val, err := parsePercent(*p)
+		if err != nil {
+			v.fail("thresholds."+setting, "%v", err)
+			return
+		}
+		if val <= 0 || val > 1 {
+			v.fail("thresholds."+setting, "must be between 0%% and 100%%, got %s", *p)
+		}
+		*dst = val
+	}
+	dur := func(setting string, d *string, dst *time.Duration) {
+		if d == nil {
+			v.fail("thresholds."+setting, "missing")
+			return
+		}
+		*dst = v.duration("thresholds."+setting, *d, 0)
+	}
+	num := func(setting string, n *int, dst *int) {
+		if n == nil {
+			v.fail("thresholds."+setting, "missing")
+			return
+		}
+		if *n <= 0 {
+			v.fail("thresholds."+setting, "must be positive, got %d", *n)
+		}
+		*dst = *n
+	}
+	pct("errorRate", ft.ErrorRate, &th.ErrorRate)
+	pct("rollbackErrorRate", ft.RollbackErrorRate, &th.RollbackErrorRate)
+	pct("cpu", ft.CPU, &th.CPU)
+	dur("apiP95", ft.APIP95, &th.APIP95)
+	dur("dbQuery", ft.DBQuery, &th.DBQuery)
+	dur("rolloutTimeout", ft.RolloutTimeout, &th.RolloutTimeout)
+	dur("drainGrace", ft.DrainGrace, &th.DrainGrace)
+	dur("rollbackBudget", ft.RollbackBudget, &th.RollbackBudget)
+	dur("backupMaxAge", ft.BackupMaxAge, &th.BackupMaxAge)
+	num("activeConnections", ft.ActiveConnections, &th.ActiveConnections)
+	num("minSamples", ft.MinSamples, &th.MinSamples)
+	num("tlsMinDays", ft.TLSMinDays, &th.TLSMinDays)
+	if th.ErrorRate > 0 && th.RollbackErrorRate > 0 && th.RollbackErrorRate < th.ErrorRate {
+		v.fail("thresholds.rollbackErrorRate", "%g%% is below thresholds.errorRate %g%%: the rollback trigger must be the higher one", th.RollbackErrorRate*100, th.ErrorRate*100)
+	}
+	return th
+}
+
+var migrationID = regexp.MustCompile(`^[0-9]{14}$`)
+
+func (v *validator) migrations(fm fileMigrations) Migrations {
+	if len(fm.Expected) == 0 {
+		v.fail("migrations.expected", "missing (the migrations Phase 2 must apply)")
+	}
+	for i, id := range fm.Expected {
+		if !migrationID.MatchString(id) {
+			v.fail(fmt.Sprintf("migrations.expected[%d]", i), "%q is not a 14-digit migration timestamp", id)
+		}
+	}
+	if len(fm.Command) == 0 && !v.local {
+		v.fail("migrations.command", "missing (the command that runs pending migrations)")
+	}
+	return Migrations{Expected: fm.Expected, Command: fm.Command, StatusCommand: fm.StatusCommand}
+}
+
+func (v *validator) smoke(fs fileSmoke) Smoke {
+	s := Smoke{UserPrefix: orDefault(fs.UserPrefix, "smoke-"), EmailDomain: orDefault(fs.EmailDomain, "example.com"),
+		ListingURL: v.url("smoke.listingURL", fs.ListingURL, v.local), ListingPages: fs.ListingPages,
+		ListingGrants: fs.ListingGrants, SearchP95: 200 * time.Millisecond, JobTimeout: 2 * time.Minute}
+	if fs.SearchP95 != nil {
+		s.SearchP95 = v.duration("smoke.searchP95", *fs.SearchP95, s.SearchP95)
+	}
+	if fs.JobTimeout != nil {
+		s.JobTimeout = v.duration("smoke.jobTimeout", *fs.JobTimeout, s.JobTimeout)
+	}
+	if !v.local && s.ListingPages < 5 {
+		v.fail("smoke.listingPages", "%d: the scraper flow needs a listing of at least 5 pages", s.ListingPages)
+	}
+	return s
+}
+
+// duration parses a positive duration setting; on error it reports the
+// setting and returns def.
+func (v *validator) duration(setting, raw string, def time.Duration) time.Duration {
+	d, err := parseDuration(raw)
+	if err != nil {
+		v.fail(setting, "%v", err)
+		return def
+	}
+	if d <= 0 {
+		v.fail(setting, "must be positive, got %s", raw)
+		return def
+	}
+	return d
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,161 @@
+package target
+
+import (
+	"time"
+)
+
+// Service names, in the order the runbook deploys them (Phase 3).
+const (
+	BackendCore = "backend-core"
+	DataService = "data-service"
+	WebFrontend = "web-frontend"
+)
+
+// Target is everything a check needs to know about one environment. It is
+// loaded once per process (Load) and passed explicitly; nothing here is
+// mutated after loading except by fixtures filling in local endpoints.
+type Target struct {
+	// Env is the environment's name (local, staging, prod), for reports only:
+	// code branches on the capabilities below, never on Env.
+	Env string
+	// File is where the configuration was read from, for error messages.
+	File string
+	// ReadOnly: the target's data must not be reset. Smoke data is uniquely
+	// named and deleted afterwards; destructive steps need Confirm.
+	ReadOnly bool
+	// Confirm is the word a destructive step needs (CONFIRM=<word> or
+	// --confirm=<word>); empty means no confirmation is needed (local).
+	Confirm string
+	// Services in deployment order: backend-core, data-service, web-frontend.
+	Services []Service
+	// Kube is nil when the target has no Kubernetes access.
+	Kube *Kube
+	// Prometheus is nil when the target has no Prometheus.
+	Prometheus *Prometheus
+	// Database is nil when the target gives no database access.
+	Database *Database
+	// Webhook is the team channel for notifications; nil when none.
+	Webhook *Webhook
+
+	Thresholds Thresholds
+	Migrations Migrations
+	Smoke      Smoke
+	HTTP       HTTP
+
+	// secrets is a pointer so that printing a Target (%+v) shows an
+	// address, never the values.
+	secrets *secretSet
+}
+
+// Service is one Granter service as the runbook names it.
+type Service struct {
+	Name string // deployment and container name
+	URL  string // base URL the checks call (no trailing slash)
+	// Image is the repository without tag (granter/backend-core); the
+	// version is the tag.
+	Image string
+	// Health is the health path (default /health); Live and Ready likewise.
+	Health, Live, Ready string
+}
+
+// Kube says how to reach the cluster that runs the services.
+type Kube struct {
+	Kubeconfig string // path; empty means $KUBECONFIG or ~/.kube/config
+	Context    string // kube context; empty means current-context
+	Namespace  string
+	// Secrets lists, per Kubernetes secret, the keys the services need.
+	Secrets map[string][]string
+	// Ingress is the name of the Ingress that routes the public hosts.
+	Ingress string
+	// TLSHosts are the public hosts whose certificates preflight checks.
+	TLSHosts []string
+	// LogAllowlist are regular expressions of ERROR lines known to be harmless.
+	LogAllowlist []string
+}
+
+// Prometheus says where the metrics are and which series are Granter's.
+type Prometheus struct {
+	URL string
+	// Selector restricts every query to Granter's series, e.g. namespace="granter".
+	Selector string
+	// Dashboards are URLs that must answer (checklist item 7).
+	Dashboards []string
+}
+
+// Database gives direct access to PostgreSQL (backup, migrations, restore).
+type Database struct {
+	URL  Secret
+	Name string // granter_db
+	// Container is set locally: pg_dump runs inside it, as the runbook's
+	// `docker exec postgres pg_dump` does.
+	Container string
+}
+
+// Webhook is the Slack-compatible team channel.
+type Webhook struct {
+	URL     Secret
+	Channel string
+}
+
+// Thresholds are the runbook's numbers.
+type Thresholds struct {
+	ErrorRate         float64       // Phase 4.5 and success criteria: < 0.1%
+	RollbackErrorRate float64       // rollback trigger: > 1%
+	APIP95            time.Duration // monitoring: < 200ms
+	DBQuery           time.Duration // monitoring: < 100ms
+	CPU               float64       // monitoring: < 70%
+	ActiveConnections int           // monitoring: < 100
+	MinSamples        int           // fewer requests than this is "no data", never healthy
+	RolloutTimeout    time.Duration // Phase 3: --timeout=5m
+	DrainGrace        time.Duration // Step 1.3: graceful shutdown (30 seconds)
+	RollbackBudget    time.Duration // checklist item 6: 15 minutes
+	BackupMaxAge      time.Duration // checklist item 1: a backup older than this is stale
+	TLSMinDays        int           // checklist item 8: certificates valid at least this long
+}
+
+// Migrations is what Phase 2 runs and expects.
+type Migrations struct {
+	Expected      []string // the six 2026 migrations, in order
+	Command       []string // the configured migration command (argv)
+	StatusCommand []string
+}
+
+// Smoke configures the five flows of Step 4.1.
+type Smoke struct {
+	UserPrefix    string // smoke users are <prefix><unique>@<EmailDomain>
+	EmailDomain   string
+	ListingURL    string        // the multi-page listing the scraper flow scrapes
+	ListingPages  int           // pages that listing has (at least 5)
+	ListingGrants int           // grants it lists in all
+	SearchP95     time.Duration // per-request latency budget of the search flow
+	JobTimeout    time.Duration // how long a scrape job may take
+}
+
+// HTTP bounds every request a check makes.
+type HTTP struct {
+	Timeout time.Duration // one request
+	// InsecureTLS is only ever true locally (self-signed fixture certificates).
+	InsecureTLS bool
+}
+
+// Service returns the named service, or false.
+func (t *Target) Service(name string) (Service, bool) {
+	for _, s := range t.Services {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// Secrets returns every secret the target holds, for redaction.
+func (t *Target) Secrets() []Secret {
+	if t.secrets == nil {
+		return nil
+	}
+	return append([]Secret(nil), t.secrets.list...)
+}
+
+type secretSet struct{ list []Secret }
+
+func (s *secretSet) add(sec Secret) { s.list = append(s.list, sec) }

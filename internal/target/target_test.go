@@ -1,0 +1,158 @@
+package target
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// prodEnv holds every secret environments/prod.yaml and staging.yaml name.
+func prodEnv(drop ...string) Getenv {
+	vals := map[string]string{
+		"RUNBOOK_PROD_DATABASE_URL":    "postgres://granter:s3cret-prod-pw@db:5432/granter_db",
+		"RUNBOOK_PROD_WEBHOOK_URL":     "https://hooks.example.com/T000/B000/xyzzy-token",
+		"RUNBOOK_STAGING_DATABASE_URL": "postgres://granter:s3cret-stg-pw@db:5432/granter_db",
+		"RUNBOOK_STAGING_WEBHOOK_URL":  "https://hooks.example.com/T000/B000/plugh-token",
+	}
+	for _, d := range drop {
+		delete(vals, d)
+	}
+	return func(name string) (string, bool) { v, ok := vals[name]; return v, ok }
+}
+
+func readEnvFile(t *testing.T, env string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "environments", env+".yaml"))
+	require.NoError(t, err)
+	return data
+}
+
+func TestShippedEnvironmentsLoad(t *testing.T) {
+	for _, env := range []string{"staging", "prod"} {
+		t.Run(env, func(t *testing.T) {
+			tgt, err := Parse(readEnvFile(t, env), "environments/"+env+".yaml", prodEnv())
+			require.NoError(t, err)
+			assert.Equal(t, env, tgt.Env)
+			assert.True(t, tgt.ReadOnly, "staging and prod must be read-only")
+			assert.Equal(t, env, tgt.Confirm)
+			names := []string{}
+			for _, s := range tgt.Services {
+				names = append(names, s.Name)
+				assert.Regexp(t, `^https://`, s.URL)
+				assert.Equal(t, "granter/"+s.Name, s.Image)
+				assert.Equal(t, "/health", s.Health)
+			}
+			assert.Equal(t, []string{BackendCore, DataService, WebFrontend}, names)
+			assert.Equal(t, 0.001, tgt.Thresholds.ErrorRate)
+			assert.Equal(t, 0.01, tgt.Thresholds.RollbackErrorRate)
+			assert.Equal(t, 200*time.Millisecond, tgt.Thresholds.APIP95)
+			assert.Equal(t, 100*time.Millisecond, tgt.Thresholds.DBQuery)
+			assert.InDelta(t, 0.70, tgt.Thresholds.CPU, 1e-9)
+			assert.Equal(t, 100, tgt.Thresholds.ActiveConnections)
+			assert.Equal(t, 5*time.Minute, tgt.Thresholds.RolloutTimeout)
+			assert.Equal(t, 15*time.Minute, tgt.Thresholds.RollbackBudget)
+			assert.Equal(t, []string{"20260127000050", "20260127000100", "20260127000200", "20260127000300", "20260127000400", "20260128001000"}, tgt.Migrations.Expected)
+			require.NotNil(t, tgt.Kube)
+			assert.Equal(t, "granter", tgt.Kube.Namespace)
+			require.NotNil(t, tgt.Database)
+			assert.False(t, tgt.Database.URL.IsZero())
+		})
+	}
+	t.Run("local", func(t *testing.T) {
+		tgt, err := Parse(readEnvFile(t, "local"), "environments/local.yaml", func(string) (string, bool) { return "", false })
+		require.NoError(t, err)
+		assert.False(t, tgt.ReadOnly)
+		assert.Empty(t, tgt.Confirm)
+		assert.Len(t, tgt.Services, 3)
+	})
+}
+
+// Each broken setting gives exactly one line that names the setting and the file.
+func TestBadSettingNamesItself(t *testing.T) {
+	prod := string(readEnvFile(t, "prod"))
+	cases := []struct {
+		name   string
+		yaml   string
+		getenv Getenv
+		want   []string
+	}{
+		{"unknown key", strings.Replace(prod, "readOnly: true", "readOnly: true\nreadonly: false", 1), prodEnv(),
+			[]string{"environments/prod.yaml: readonly: unknown key"}},
+		{"unknown key in a list", strings.Replace(prod, "    image: granter/data-service", "    image: granter/data-service\n    replicas: 3", 1), prodEnv(),
+			[]string{"environments/prod.yaml: services[1].replicas: unknown key"}},
+		{"missing webhook secret", prod, prodEnv("RUNBOOK_PROD_WEBHOOK_URL"),
+			[]string{"webhook.urlEnv", "RUNBOOK_PROD_WEBHOOK_URL is not set"}},
+		{"unknown nested key", strings.Replace(prod, "  apiP95: 200ms", "  apiP95: 200ms\n  apiP59: 200ms", 1), prodEnv(),
+			[]string{"environments/prod.yaml: thresholds.apiP59: unknown key"}},
+		{"missing secret variable", prod, prodEnv("RUNBOOK_PROD_DATABASE_URL"),
+			[]string{"environments/prod.yaml", "database.urlEnv", "RUNBOOK_PROD_DATABASE_URL is not set"}},
+		{"malformed URL", strings.Replace(prod, "url: https://api.example.com", "url: api.example.com:443/x", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "services[0].url", `malformed URL "api.example.com:443/x"`}},
+		{"malformed duration", strings.Replace(prod, "apiP95: 200ms", "apiP95: fast", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "thresholds.apiP95", `want a duration such as "200ms" or "5m", got "fast"`}},
+		{"malformed percentage", strings.Replace(prod, `errorRate: "0.1%"`, `errorRate: 0.1`, 1), prodEnv(),
+			[]string{"environments/prod.yaml", "thresholds.errorRate", `want a percentage such as "0.1%", got "0.1"`}},
+		{"missing threshold", strings.Replace(prod, "  tlsMinDays: 14", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "thresholds.tlsMinDays", "missing"}},
+		{"bad migration id", strings.Replace(prod, `"20260128001000"`, `"2026-01-28"`, 1), prodEnv(),
+			[]string{"environments/prod.yaml", "migrations.expected[5]", "14-digit"}},
+		{"image with tag", strings.Replace(prod, "image: granter/backend-core", "image: granter/backend-core:v2.0.0", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "services[0].image", "has a tag"}},
+		{"missing service", strings.Replace(prod, "  - name: web-frontend\n", "  - name: web-frontendd\n", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "services", `"web-frontend" missing`}},
+		{"insecure TLS outside local", strings.Replace(prod, "  timeout: 10s", "  timeout: 10s\n  insecureTLS: true", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "http.insecureTLS"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml), "environments/prod.yaml", c.getenv)
+			require.Error(t, err)
+			msg := err.Error()
+			assert.NotContains(t, msg, "\n", "one problem must give one line")
+			for _, w := range c.want {
+				assert.Contains(t, msg, w)
+			}
+		})
+	}
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	tgt, err := Parse(readEnvFile(t, "prod"), "environments/prod.yaml", prodEnv())
+	require.NoError(t, err)
+	pw := "s3cret-prod-pw"
+	for _, out := range []string{
+		fmt.Sprint(tgt.Database.URL), fmt.Sprintf("%v %+v %#v %s %q", tgt.Database, tgt.Database, tgt.Database, tgt.Database.URL, tgt.Database.URL),
+		fmt.Sprintf("%+v", *tgt),
+	} {
+		assert.NotContains(t, out, pw)
+		assert.NotContains(t, out, "xyzzy-token")
+	}
+	js, err := json.Marshal(tgt)
+	require.NoError(t, err)
+	assert.NotContains(t, string(js), pw)
+	assert.Equal(t, "dial [REDACTED:RUNBOOK_PROD_DATABASE_URL] failed", tgt.Redact("dial "+tgt.Database.URL.Reveal()+" failed"))
+	// A driver error may quote the password alone: it is redacted too.
+	assert.Equal(t, "password [REDACTED:RUNBOOK_PROD_DATABASE_URL] rejected", tgt.Redact("password "+pw+" rejected"))
+	assert.Equal(t, "token [REDACTED:RUNBOOK_PROD_WEBHOOK_URL] sent", tgt.Redact("token "+tgt.Webhook.URL.Reveal()+" sent"))
+}
+
+func TestAttachLocalEndpoints(t *testing.T) {
+	tgt, err := Parse(readEnvFile(t, "local"), "environments/local.yaml", func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	tgt.Attach(LocalEndpoints{
+		Services:    map[string]string{BackendCore: "http://127.0.0.1:4001"},
+		DatabaseURL: "postgres://granter:localpw123@127.0.0.1:5432/granter_db",
+	})
+	s, ok := tgt.Service(BackendCore)
+	require.True(t, ok)
+	assert.Equal(t, "http://127.0.0.1:4001", s.URL)
+	assert.Equal(t, "url [REDACTED:RUNBOOK_LOCAL_DATABASE_URL]", "url "+tgt.Redact(tgt.Database.URL.Reveal()))
+	assert.Equal(t, "pw [REDACTED:RUNBOOK_LOCAL_DATABASE_URL]", tgt.Redact("pw localpw123"))
+}
