@@ -14,7 +14,7 @@ export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
-.PHONY: help deps images kube-tools test vet unit local smoke clean clean-containers
+.PHONY: help deps images kube-tools test vet unit local smoke preflight clean clean-containers
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[1m%-18s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,21 @@ test: vet ## The project's own tests, against the local platform (needs `make im
 
 local: ## Start the local platform, print its endpoints, run the runbook end to end
 	$(GO) run ./cmd/runbook local
+
+PREFLIGHT_TIMEOUT ?= 90m
+
+# GNU make itself exits 2 whenever a recipe fails: the recipe's own code
+# (3 blocker, 2 configuration, 1 run failure) is printed ("Error 3") and
+# written to <run folder>/exitcode for CI.
+preflight: ## Pre-deployment checklist: the 8 items from evidence, into a run folder; exit 3 on a blocker, 2 on bad configuration
+	@$(GO) build -o bin/checklist ./cmd/checklist
+	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; \
+	mkdir -p "$$dir" && set -o pipefail; \
+	RUNBOOK_VERSION=$(VERSION) RUNBOOK_RUN_DIR="$$dir" \
+	  $(GO) test -count=1 -json -timeout=$(PREFLIGHT_TIMEOUT) $(TAGS) ./preflight \
+	  | tee "$$dir/preflight.json" \
+	  | bin/checklist -env $(ENV) -version $(VERSION) -out "$$dir/checklist.txt"; \
+	code=$$?; echo $$code > "$$dir/exitcode"; echo "run folder: $$dir"; exit $$code
 
 smoke: ## Step 4.1: the five smoke flows against ENV
 	$(GO) test -count=1 $(TAGS) ./smoke

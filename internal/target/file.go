@@ -22,6 +22,10 @@ type fileConfig struct {
 	Migrations fileMigrations  `json:"migrations"`
 	Smoke      fileSmoke       `json:"smoke"`
 	HTTP       fileHTTP        `json:"http"`
+	Backup     fileBackup      `json:"backup"`
+	Code       fileCode        `json:"code"`
+	CI         fileCI          `json:"ci"`
+	Staging    fileStaging     `json:"staging"`
 }
 
 type fileService struct {
@@ -89,6 +93,30 @@ type fileSmoke struct {
 	ListingGrants int     `json:"listingGrants"`
 	SearchP95     *string `json:"searchP95"`
 	JobTimeout    *string `json:"jobTimeout"`
+}
+
+type fileBackup struct {
+	Dir           string `json:"dir"`
+	ScratchURLEnv string `json:"scratchURLEnv"`
+}
+
+type fileCode struct {
+	Repo        string `json:"repo"`
+	Remote      string `json:"remote"`
+	Branch      string `json:"branch"`
+	VersionFile string `json:"versionFile"`
+}
+
+type fileCI struct {
+	StatusFile    string   `json:"statusFile"`
+	StatusCommand []string `json:"statusCommand"`
+}
+
+type fileStaging struct {
+	KubeContext  string `json:"kubeContext"`
+	Namespace    string `json:"namespace"`
+	DeployRecord string `json:"deployRecord"`
+	SmokeRecord  string `json:"smokeRecord"`
 }
 
 type fileHTTP struct {

@@ -211,7 +211,92 @@ func (v *validator) build(fc *fileConfig) *Target {
 	if t.HTTP.InsecureTLS && !v.local {
 		v.fail("http.insecureTLS", "only the local target may skip TLS verification")
 	}
+	// Relative paths are relative to the repository root: the folder that
+	// holds environments/.
+	root := filepath.Dir(filepath.Dir(v.file))
+	t.Backup = v.backup(fc.Backup, root, t)
+	t.Code = v.code(fc.Code, root)
+	t.CI = v.ci(fc.CI, root)
+	t.Staging = v.staging(fc.Staging, root, t)
+	t.Version = v.version()
 	return t
+}
+
+// resolve resolves a file setting against the repository root.
+func resolve(root, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
+}
+
+func (v *validator) backup(fb fileBackup, root string, t *Target) Backup {
+	b := Backup{Dir: resolve(root, fb.Dir)}
+	if fb.Dir == "" {
+		v.fail("backup.dir", "missing (the folder checklist item 1 and Step 1.1 write backups to)")
+	}
+	if fb.ScratchURLEnv != "" {
+		b.ScratchURL = v.secret("backup.scratchURLEnv", fb.ScratchURLEnv)
+		t.secrets.add(b.ScratchURL)
+	}
+	return b
+}
+
+func (v *validator) code(fc fileCode, root string) Code {
+	c := Code{Repo: resolve(root, fc.Repo), Remote: orDefault(fc.Remote, "origin"), Branch: orDefault(fc.Branch, "main"), VersionFile: fc.VersionFile}
+	if fc.Repo == "" && !v.local {
+		v.fail("code.repo", "missing (the path of the application checkout that will be deployed)")
+	}
+	if filepath.IsAbs(fc.VersionFile) || strings.HasPrefix(filepath.Clean(fc.VersionFile), "..") {
+		v.fail("code.versionFile", "%q must be a path inside the checkout", fc.VersionFile)
+	}
+	return c
+}
+
+func (v *validator) ci(fc fileCI, root string) CI {
+	c := CI{StatusFile: resolve(root, fc.StatusFile), StatusCommand: fc.StatusCommand}
+	switch {
+	case fc.StatusFile != "" && len(fc.StatusCommand) > 0:
+		v.fail("ci", "set statusFile or statusCommand, not both")
+	case fc.StatusFile == "" && len(fc.StatusCommand) == 0 && !v.local:
+		v.fail("ci", "missing statusFile or statusCommand (where \"All tests passing\" reads the test status of the commit)")
+	}
+	return c
+}
+
+func (v *validator) staging(fs fileStaging, root string, t *Target) Staging {
+	s := Staging{KubeContext: fs.KubeContext, Namespace: fs.Namespace, DeployRecord: resolve(root, fs.DeployRecord), SmokeRecord: resolve(root, fs.SmokeRecord)}
+	switch {
+	case fs.KubeContext != "" && fs.DeployRecord != "":
+		v.fail("staging", "set kubeContext or deployRecord, not both")
+	case fs.KubeContext == "" && fs.DeployRecord == "" && !v.local:
+		v.fail("staging", "missing kubeContext or deployRecord (where \"Staging deployment successful\" reads what staging runs)")
+	}
+	if fs.KubeContext != "" {
+		if t.Kube == nil {
+			v.fail("staging.kubeContext", "needs the kube: section (its kubeconfig)")
+		} else if s.Namespace == "" {
+			s.Namespace = t.Kube.Namespace
+		}
+	}
+	if fs.SmokeRecord == "" && !v.local {
+		v.fail("staging.smokeRecord", "missing (the record of the staging smoke run, such as runs/staging-smoke-{version}.json)")
+	}
+	return s
+}
+
+// VersionEnv names the environment variable holding the release to deploy.
+const VersionEnv = "RUNBOOK_VERSION"
+
+var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+
+func (v *validator) version() string {
+	ver, _ := v.getenv(VersionEnv)
+	if ver != "" && !releaseVersion.MatchString(ver) {
+		v.fail(VersionEnv, "%q is not a release version such as v2.0.0", ver)
+		return ""
+	}
+	return ver
 }
 
 func (v *validator) services(t *Target, in []fileService) {

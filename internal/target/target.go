@@ -1,6 +1,7 @@
 package target
 
 import (
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,15 @@ type Target struct {
 	Migrations Migrations
 	Smoke      Smoke
 	HTTP       HTTP
+	Backup     Backup
+	Code       Code
+	CI         CI
+	Staging    Staging
+
+	// Version is the release being deployed (v2.0.0), from the
+	// RUNBOOK_VERSION environment variable (`make ... VERSION=v2.0.0` sets
+	// it); empty when not given. Checks that need it fail saying so.
+	Version string
 
 	// secrets is a pointer so that printing a Target (%+v) shows an
 	// address, never the values.
@@ -129,6 +139,58 @@ type Smoke struct {
 	ListingGrants int           // grants it lists in all
 	SearchP95     time.Duration // per-request latency budget of the search flow
 	JobTimeout    time.Duration // how long a scrape job may take
+}
+
+// Backup says where checklist item 1 and Step 1.1 keep backups. Their
+// freshness is Thresholds.BackupMaxAge.
+type Backup struct {
+	// Dir holds backup-YYYYMMDD-HHMMSS.dump files (0600) and their
+	// manifests; relative paths are relative to the repository root.
+	Dir string
+	// ScratchURL, when set, is the server a backup is restored on to verify
+	// it (so the restore does not load the production server); zero means
+	// the database's own server.
+	ScratchURL Secret
+}
+
+// Code is the application checkout checklist item 4 verifies.
+type Code struct {
+	Repo   string // path of the git checkout that will be deployed
+	Remote string // default origin
+	Branch string // default main
+	// VersionFile, when set, is a file of the checkout that declares the
+	// version (package.json's "version", or a plain file's content); it must
+	// equal Version without the leading v.
+	VersionFile string
+}
+
+// CI says where "All tests passing" reads the test status of a commit:
+// StatusFile, a JSON document {"commit": "<sha>", "status": "passing"}
+// written by the CI pipeline, or StatusCommand, a command printing that
+// document, where the argument "{commit}" is replaced by the commit.
+type CI struct {
+	StatusFile    string
+	StatusCommand []string
+}
+
+// Staging says where checklist item 5 reads what staging runs and how its
+// smoke run went.
+type Staging struct {
+	// KubeContext: read the image tags of staging's deployments through
+	// this kube context (Kube.Kubeconfig) in Namespace. Or DeployRecord: a
+	// JSON record of the last staging deployment. Exactly one is set
+	// (locally a fixture fills DeployRecord in).
+	KubeContext  string
+	Namespace    string
+	DeployRecord string
+	// SmokeRecord is the record of a staging smoke run; "{version}" is
+	// replaced by the version (runs/staging-smoke-{version}.json).
+	SmokeRecord string
+}
+
+// SmokeRecordFor is SmokeRecord for one version.
+func (s Staging) SmokeRecordFor(version string) string {
+	return strings.ReplaceAll(s.SmokeRecord, "{version}", version)
 }
 
 // HTTP bounds every request a check makes.

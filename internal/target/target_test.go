@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,16 @@ func prodEnv(drop ...string) Getenv {
 		delete(vals, d)
 	}
 	return func(name string) (string, bool) { v, ok := vals[name]; return v, ok }
+}
+
+// withEnv adds one variable to getenv.
+func withEnv(getenv Getenv, name, value string) Getenv {
+	return func(n string) (string, bool) {
+		if n == name {
+			return value, true
+		}
+		return getenv(n)
+	}
 }
 
 func readEnvFile(t *testing.T, env string) []byte {
@@ -109,6 +120,27 @@ func TestBadSettingNamesItself(t *testing.T) {
 			[]string{"environments/prod.yaml", "services", `"web-frontend" missing`}},
 		{"insecure TLS outside local", strings.Replace(prod, "  timeout: 10s", "  timeout: 10s\n  insecureTLS: true", 1), prodEnv(),
 			[]string{"environments/prod.yaml", "http.insecureTLS"}},
+		// Checklist items 1, 4 and 5.
+		{"missing backup dir", strings.Replace(prod, "  dir: /var/backups/granter\n", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "backup.dir", "missing"}},
+		{"scratch server secret not set", strings.Replace(prod, "  dir: /var/backups/granter\n", "  dir: /var/backups/granter\n  scratchURLEnv: RUNBOOK_PROD_SCRATCH_URL\n", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "backup.scratchURLEnv", "RUNBOOK_PROD_SCRATCH_URL is not set"}},
+		{"missing checkout", regexp.MustCompile(`(?m)^  repo: .*\n`).ReplaceAllString(prod, ""), prodEnv(),
+			[]string{"environments/prod.yaml", "code.repo", "missing"}},
+		{"version file outside the checkout", strings.Replace(prod, "versionFile: package.json", "versionFile: ../package.json", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "code.versionFile", "inside the checkout"}},
+		{"test status from two sources", strings.Replace(prod, "ci:\n", "ci:\n  statusFile: ci/status.json\n", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "ci: set statusFile or statusCommand, not both"}},
+		{"no test status source", regexp.MustCompile(`(?m)^  statusCommand: .*\n`).ReplaceAllString(prod, ""), prodEnv(),
+			[]string{"environments/prod.yaml", "ci: missing statusFile or statusCommand"}},
+		{"staging from two sources", strings.Replace(prod, "  kubeContext: granter-staging", "  kubeContext: granter-staging\n  deployRecord: runs/staging-deploy.json", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "staging: set kubeContext or deployRecord, not both"}},
+		{"no staging source", strings.Replace(prod, "  kubeContext: granter-staging\n", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "staging: missing kubeContext or deployRecord"}},
+		{"no staging smoke record", strings.Replace(prod, "  smokeRecord: runs/staging-smoke-{version}.json\n", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "staging.smokeRecord", "missing"}},
+		{"malformed release version", prod, withEnv(prodEnv(), "RUNBOOK_VERSION", "2.0"),
+			[]string{"environments/prod.yaml", "RUNBOOK_VERSION", `"2.0" is not a release version such as v2.0.0`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -155,4 +187,26 @@ func TestAttachLocalEndpoints(t *testing.T) {
 	assert.Equal(t, "http://127.0.0.1:4001", s.URL)
 	assert.Equal(t, "url [REDACTED:RUNBOOK_LOCAL_DATABASE_URL]", "url "+tgt.Redact(tgt.Database.URL.Reveal()))
 	assert.Equal(t, "pw [REDACTED:RUNBOOK_LOCAL_DATABASE_URL]", tgt.Redact("pw localpw123"))
+}
+
+// The settings of checklist items 1, 4 and 5, as shipped.
+func TestChecklistSettings(t *testing.T) {
+	tgt, err := Parse(readEnvFile(t, "prod"), "/repo/environments/prod.yaml", withEnv(prodEnv(), "RUNBOOK_VERSION", "v2.0.0"))
+	require.NoError(t, err)
+	assert.Equal(t, "v2.0.0", tgt.Version)
+	assert.Equal(t, "/var/backups/granter", tgt.Backup.Dir)
+	assert.True(t, tgt.Backup.ScratchURL.IsZero(), "verification restores on the database's own server unless told otherwise")
+	assert.Equal(t, 2*time.Hour, tgt.Thresholds.BackupMaxAge)
+	assert.Equal(t, Code{Repo: "/srv/granter", Remote: "origin", Branch: "main", VersionFile: "package.json"}, tgt.Code)
+	assert.Empty(t, tgt.CI.StatusFile)
+	assert.Contains(t, tgt.CI.StatusCommand, "repos/{owner}/{repo}/commits/{commit}/status")
+	assert.Equal(t, "granter-staging", tgt.Staging.KubeContext)
+	assert.Equal(t, "granter", tgt.Staging.Namespace, "defaults to kube.namespace")
+	assert.Equal(t, "/repo/runs/staging-smoke-v2.0.0.json", tgt.Staging.SmokeRecordFor("v2.0.0"), "relative to the repository root")
+
+	local, err := Parse(readEnvFile(t, "local"), "/repo/environments/local.yaml", func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	assert.Equal(t, "/repo/.runbook/backups", local.Backup.Dir)
+	assert.Empty(t, local.Code.Repo, "a fixture fills the local checkout in")
+	assert.Empty(t, local.Version)
 }

@@ -1,0 +1,214 @@
+package pgbackup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/granter/runbook/internal/target"
+)
+
+// Verification is the proof that a backup restores to what was dumped.
+type Verification struct {
+	At      time.Time     `json:"at"`
+	Scratch string        `json:"scratch"`    // the database it was restored into
+	Restore time.Duration `json:"restore_ns"` // pg_restore
+	Compare time.Duration `json:"compare_ns"` // counting and checksumming the copy
+	Tables  int           `json:"tables"`
+	Rows    int64         `json:"rows"`
+}
+
+// DropTimeout bounds the drop of a scratch database, which runs on a fresh
+// context so a cancelled verification still cleans up.
+const DropTimeout = 30 * time.Second
+
+// WithAfterRestore runs fn between the restore and the comparison, on the
+// restored copy. Fault tests use it to damage the copy (delete a row) and
+// prove the comparison names the table; nothing else should.
+func WithAfterRestore(fn func(ctx context.Context, copy Source) error) Option {
+	return func(o *options) { o.afterRestore = fn }
+}
+
+// Verify proves b restores: the file still has its recorded sha256 and
+// size (else an *IntegrityError), pg_restore --no-owner into a new scratch
+// database on scratch succeeds (else a *ToolError), and every table there
+// has the rows and checksum recorded at dump time (else a *MismatchError
+// naming each table, expected vs seen). The scratch database is dropped in
+// every case. On success the verification is recorded in b's manifest.
+func Verify(ctx context.Context, b Backup, scratch Server, opts ...Option) (Verification, error) {
+	o := collect(opts)
+	if err := CheckIntegrity(b); err != nil {
+		return Verification{}, err
+	}
+	if b.Tables == nil {
+		return Verification{}, fmt.Errorf("backup %s has no table statistics to compare with (its manifest was not written by Dump)", b.Path)
+	}
+	name, err := scratchName(b.Database, "verify")
+	if err != nil {
+		return Verification{}, err
+	}
+	copyDB := Source{Server: scratch, Database: name}
+	v, err := restoreAndCompare(ctx, b, copyDB, "", o)
+	if derr := dropDatabase(ctx, scratch, "", name); derr != nil {
+		err = errors.Join(err, derr)
+	}
+	if err != nil {
+		return Verification{}, err
+	}
+	if _, serr := os.Stat(b.ManifestPath()); serr == nil {
+		b.Verified = &v
+		if err := WriteManifest(b); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// restoreAndCompare creates copyDB (connecting to maintenance, the URL's
+// database when empty), restores b into it and compares. The caller drops
+// copyDB.
+func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance string, o options) (Verification, error) {
+	v := Verification{Scratch: copyDB.Database}
+	if err := createDatabase(ctx, copyDB.Server, maintenance, copyDB.Database); err != nil {
+		return v, err
+	}
+	f, err := os.Open(b.Path)
+	if err != nil {
+		return v, fmt.Errorf("backup file: %w", err)
+	}
+	defer f.Close()
+	start := time.Now()
+	m := o.meter("restoring", copyDB.Database, b.Size)
+	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore",
+		args:  []string{"--no-owner", "--no-privileges", "--exit-on-error", "--no-password", "--dbname=" + copyDB.Database},
+		stdin: io.TeeReader(f, m)}
+	err = t.run(ctx)
+	m.stop()
+	v.Restore = time.Since(start)
+	if err != nil {
+		return v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
+	}
+	if o.afterRestore != nil {
+		if err := o.afterRestore(ctx, copyDB); err != nil {
+			return v, err
+		}
+	}
+	start = time.Now()
+	cm := o.meter("comparing", copyDB.Database, 0)
+	got, err := statsOf(ctx, copyDB)
+	cm.stop()
+	v.Compare = time.Since(start)
+	if err != nil {
+		return v, err
+	}
+	if diffs := compare(b.Tables, got); len(diffs) > 0 {
+		return v, &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs}
+	}
+	v.At, v.Tables, v.Rows = o.now().UTC(), len(got), totalRows(got)
+	return v, nil
+}
+
+// statsOf counts and checksums every table of db.
+func statsOf(ctx context.Context, db Source) (map[string]TableStat, error) {
+	conn, err := db.connect(ctx, db.Database)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	st, err := tableStats(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", db, err)
+	}
+	return st, nil
+}
+
+// scratchName is <database>_<purpose>_<random>, within PostgreSQL's 63.
+func scratchName(database, purpose string) (string, error) {
+	r := make([]byte, 4)
+	if _, err := rand.Read(r); err != nil {
+		return "", err
+	}
+	suffix := "_" + purpose + "_" + hex.EncodeToString(r)
+	if len(database)+len(suffix) > 63 {
+		database = database[:63-len(suffix)]
+	}
+	return database + suffix, nil
+}
+
+func createDatabase(ctx context.Context, srv Server, maintenance, name string) error {
+	conn, err := srv.connect(ctx, maintenance)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE template0"); err != nil {
+		return fmt.Errorf("create scratch database %s on %s (the database user needs CREATEDB): %w", name, srv, err)
+	}
+	return nil
+}
+
+// dropDatabase drops name (if it exists), ending its sessions, on a fresh
+// context bounded by DropTimeout.
+func dropDatabase(ctx context.Context, srv Server, maintenance, name string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DropTimeout)
+	defer cancel()
+	conn, err := srv.connect(ctx, maintenance)
+	if err != nil {
+		return fmt.Errorf("drop scratch database %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop scratch database %s on %s: %w", name, srv, err)
+	}
+	return nil
+}
+
+// Drop drops database name on srv, ending its sessions: for the database
+// Restore kept aside once the restored one is confirmed good.
+func Drop(ctx context.Context, srv Server, name string) error {
+	return dropDatabase(ctx, srv, MaintenanceDB, name)
+}
+
+// Copy restores b into a new database on srv (<db>_copy_<random>) and
+// checks it like Verify, then leaves it to the caller: checklist item 5
+// runs the pending migrations on it. drop removes it (on a fresh context,
+// bounded by DropTimeout) and must be called, also after an error when it
+// is not nil.
+func Copy(ctx context.Context, b Backup, srv Server, opts ...Option) (copyDB Source, drop func() error, err error) {
+	o := collect(opts)
+	if err := CheckIntegrity(b); err != nil {
+		return Source{}, nil, err
+	}
+	if b.Tables == nil {
+		return Source{}, nil, fmt.Errorf("backup %s has no table statistics to check the copy with", b.Path)
+	}
+	name, err := scratchName(b.Database, "copy")
+	if err != nil {
+		return Source{}, nil, err
+	}
+	copyDB = Source{Server: srv, Database: name}
+	drop = func() error { return dropDatabase(ctx, srv, "", name) }
+	if _, err := restoreAndCompare(ctx, b, copyDB, "", o); err != nil {
+		return copyDB, drop, err
+	}
+	return copyDB, drop, nil
+}
+
+// URLFor is the server's URL pointing at database instead: what a migrator
+// given DATABASE_URL connects to. It is a Secret like the server's.
+func (s Server) URLFor(database string) (target.Secret, error) {
+	u, err := url.Parse(s.URL.Reveal())
+	if err != nil || u.Host == "" {
+		return target.Secret{}, fmt.Errorf("database URL %s is not a URL", s.URL)
+	}
+	u.Path = "/" + database
+	return target.NewSecret(s.URL.Name(), u.String()), nil
+}
