@@ -59,6 +59,15 @@ preflight: ## Pre-deployment checklist: the 8 items from evidence, into a run fo
 smoke: ## Step 4.1: the five smoke flows against ENV
 	$(GO) test -count=1 $(TAGS) ./smoke
 
+.PHONY: report
+# RUN defaults to the newest run folder. GNU make exits 2 whenever a recipe
+# fails; the report's own code (README "Exit codes") is in make's "Error N"
+# line, and bin/runbook-report RUN returns it directly (`go run` would not:
+# it turns every failure into 1).
+report: ## Go-live report of a run: SUCCESS CRITERIA with evidence, timeline, next command (RUN=runs/<timestamp>-<env>, default the newest)
+	@$(GO) build -o bin/runbook-report ./cmd/runbook-report
+	bin/runbook-report $(or $(RUN),$(patsubst %/,%,$(lastword $(sort $(wildcard runs/*/)))))
+
 clean-containers: ## Remove every container the tests left (label org.testcontainers=true)
 	bash scripts/clean-containers.sh
 
