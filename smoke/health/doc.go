@@ -1,0 +1,26 @@
+// Package health is Step 4.1 of the runbook: "Health flow (all probes)".
+//
+// On every service (backend-core, data-service, web-frontend) it calls
+// GET /health and expects 200 with the runbook's answer
+// {"status":"healthy","services":{"database":"up","api":"up"}} (extra keys
+// such as version are allowed), GET /health/live (200 {"status":"alive"})
+// and GET /health/ready (200 {"status":"ready"}); on web-frontend, also its
+// page (GET /, 200 text/html). Where the target gives database access
+// (database.urlEnv), it connects and runs SELECT 1 itself, so that
+// "database: up" is not taken on the services' word alone; elsewhere that
+// step is reported as skipped. One step per service, each reporting every
+// failed probe, none hiding another. It only reads.
+//
+// Run it alone: go test ./smoke/health -tags=prod.
+//
+// When it fails:
+//   - /health 503 with "database":"down", or /health/ready 503 naming the
+//     database: the service cannot reach PostgreSQL; check DATABASE_URL in
+//     granter-secrets and the database (Step 2.3).
+//   - /health/ready 503 naming pending migrations: Phase 2 did not finish.
+//   - /health/live fails: the process is wedged; its pods will be restarted;
+//     check the logs.
+//   - the page fails: web-frontend is broken for users. Roll back.
+//   - the database step fails: the database itself does not answer, whatever
+//     the services say.
+package health

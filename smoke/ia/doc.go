@@ -1,0 +1,23 @@
+// Package ia is Step 4.1 of the runbook: "IA flow (extraction + fallback)".
+//
+// It posts a known grant notice (testdata/grant-notice.txt, embedded in the
+// binary) to data-service's POST /ia/extract and expects its 8 fields
+// (testdata/grant-notice.json): first from the AI path (source "ai"), then
+// with the AI path forced off (mode=fallback: source "fallback" and a
+// fallback_reason), then, where the target can make the AI provider fail
+// (the local platform; never production), in auto mode with the provider
+// failing: the fallback must answer with the same fields and say so. On a
+// target that cannot break its provider that last step is reported as
+// SKIPPED, never as passed. It creates nothing that needs cleaning up.
+//
+// Run it alone: go test ./smoke/ia -tags=prod.
+//
+// When it fails:
+//   - extract_ai says source "fallback": the AI provider is failing or its
+//     key (AI_PROVIDER_KEY in granter-secrets) is wrong; fallback_reason in
+//     the message says which. The platform still answers, with the fallback.
+//   - wrong fields: the extractor named in the message regressed; the
+//     message lists each wrong field, expected vs seen. Roll back.
+//   - the fallback does not say it is the fallback, or mode=fallback still
+//     uses the AI: callers cannot tell answers apart. Roll back.
+package ia

@@ -1,0 +1,196 @@
+package ia
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/httpcheck"
+	"github.com/granter/runbook/internal/target"
+)
+
+// Timeout bounds the whole flow. The AI path has a 3 s deadline of its own
+// on data-service.
+const Timeout = 2 * time.Minute
+
+// The known document and the fields it must yield, whichever extractor
+// answers.
+var (
+	//go:embed testdata/grant-notice.txt
+	KnownDocument string
+	//go:embed testdata/grant-notice.json
+	knownFieldsJSON []byte
+)
+
+// Fields are the structured fields of a grant notice (docs/API.md, IA).
+type Fields struct {
+	Title       string `json:"title"`
+	Funder      string `json:"funder"`
+	Amount      int64  `json:"amount"`
+	Currency    string `json:"currency"`
+	Deadline    string `json:"deadline"`
+	Region      string `json:"region"`
+	Category    string `json:"category"`
+	Eligibility string `json:"eligibility"`
+}
+
+// KnownFields are the fields of KnownDocument.
+func KnownFields() Fields {
+	var f Fields
+	if err := json.Unmarshal(knownFieldsJSON, &f); err != nil {
+		panic("smoke/ia: testdata/grant-notice.json: " + err.Error()) // embedded at build time: a broken file is a programming error
+	}
+	return f
+}
+
+// Mismatches lists every field of got that differs from want. Text is
+// compared with spacing and case normalised; numbers and dates exactly.
+func (want Fields) Mismatches(got Fields) []string {
+	var out []string
+	text := func(name, w, g string) {
+		if norm(w) != norm(g) {
+			out = append(out, fmt.Sprintf("%s %q, want %q", name, g, w))
+		}
+	}
+	text("title", want.Title, got.Title)
+	text("funder", want.Funder, got.Funder)
+	if got.Amount != want.Amount {
+		out = append(out, fmt.Sprintf("amount %d, want %d", got.Amount, want.Amount))
+	}
+	text("currency", want.Currency, got.Currency)
+	if got.Deadline != want.Deadline {
+		out = append(out, fmt.Sprintf("deadline %q, want %q", got.Deadline, want.Deadline))
+	}
+	text("region", want.Region, got.Region)
+	text("category", want.Category, got.Category)
+	text("eligibility", want.Eligibility, got.Eligibility)
+	return out
+}
+
+func norm(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+
+// Extraction is the body of POST /ia/extract.
+type Extraction struct {
+	Source         string  `json:"source"`
+	Fields         *Fields `json:"fields"`
+	FallbackReason string  `json:"fallback_reason"`
+}
+
+// Outage makes the AI provider fail until restore is called: a way, which
+// only some targets have (the local platform's fault switches), to check
+// the fallback in auto mode.
+type Outage func(ctx context.Context) (restore func(context.Context) error, err error)
+
+// Option configures the flow.
+type Option func(*run)
+
+// WithProviderOutage lets the flow break the AI provider to check that the
+// fallback answers. Without it (or when it returns a flow.Skip error), the
+// step fallback_when_provider_fails is reported as skipped, not passed.
+func WithProviderOutage(o Outage) Option { return func(r *run) { r.outage = o } }
+
+type run struct {
+	tgt    *target.Target
+	api    *httpcheck.Client
+	want   Fields
+	outage Outage
+}
+
+// New returns the IA flow for the target: extract the known document with
+// the AI path and expect its fields from source "ai"; force the AI path off
+// (mode=fallback) and expect the same fields from source "fallback"; and,
+// where the target offers a way to break the AI provider, expect the same
+// fields from the fallback in auto mode, saying it was the fallback.
+func New(tgt *target.Target, opts ...Option) flow.Flow {
+	r := &run{tgt: tgt, want: KnownFields()}
+	for _, o := range opts {
+		o(r)
+	}
+	return flow.Flow{
+		Name:    "ia",
+		Timeout: Timeout,
+		Redact:  tgt.Redact,
+		Steps: []flow.Step{
+			{Name: "extract_ai", Run: r.extractAI},
+			{Name: "fallback_forced_off", Run: r.fallbackForced},
+			{Name: "fallback_when_provider_fails", Run: r.fallbackOutage},
+		},
+	}
+}
+
+// extract posts the known document and checks the answer's fields and
+// source.
+func (r *run) extract(ctx context.Context, rec *flow.Recorder, mode, wantSource, why string) error {
+	var got Extraction
+	resp, err := r.api.PostJSON(ctx, "/ia/extract", map[string]string{"document": KnownDocument, "mode": mode}, http.StatusOK, &got)
+	if err != nil {
+		return err
+	}
+	rec.Record(fmt.Sprintf("POST %s mode=%s (%s)", resp.URL, mode, why),
+		fmt.Sprintf("%d, source %q, fallback_reason %q, in %s", resp.Status, got.Source, got.FallbackReason, resp.Duration.Round(time.Millisecond)))
+	if got.Fields == nil {
+		return resp.Errorf(`no "fields" in the answer`)
+	}
+	if got.Source != wantSource {
+		hint := ""
+		switch {
+		case wantSource == "ai":
+			hint = fmt.Sprintf(": the AI path did not answer (fallback_reason %q)", got.FallbackReason)
+		case got.Source == "ai" && mode == "fallback":
+			hint = ": mode=fallback did not turn the AI path off, or the fallback's answer is labelled \"ai\""
+		case got.Source == "ai":
+			hint = ": the fallback answered but does not say so, or the provider failure went unnoticed"
+		}
+		return resp.Errorf("source %q, want %q%s", got.Source, wantSource, hint)
+	}
+	if wantSource == "fallback" && strings.TrimSpace(got.FallbackReason) == "" {
+		return resp.Errorf(`source "fallback" without a fallback_reason: the answer must say why the AI path was not used`)
+	}
+	if bad := r.want.Mismatches(*got.Fields); len(bad) > 0 {
+		return resp.Errorf("%s extractor: %d wrong fields for the known document: %s", got.Source, len(bad), strings.Join(bad, "; "))
+	}
+	rec.Logf("all 8 fields as expected (%s, %d EUR, deadline %s, %s/%s)", got.Fields.Title, got.Fields.Amount, got.Fields.Deadline, got.Fields.Region, got.Fields.Category)
+	return nil
+}
+
+func (r *run) extractAI(ctx context.Context, rec *flow.Recorder) error {
+	api, err := httpcheck.ForService(r.tgt, target.DataService)
+	if err != nil {
+		return err
+	}
+	r.api = api
+	return r.extract(ctx, rec, "auto", "ai", "the AI path")
+}
+
+func (r *run) fallbackForced(ctx context.Context, rec *flow.Recorder) error {
+	return r.extract(ctx, rec, "fallback", "fallback", "AI path forced off")
+}
+
+func (r *run) fallbackOutage(ctx context.Context, rec *flow.Recorder) (err error) {
+	if r.outage == nil {
+		return flow.Skip("this target offers no way to make the AI provider fail (the local platform does); the fallback was checked with mode=fallback only")
+	}
+	restore, err := r.outage(ctx)
+	if err != nil {
+		var skip *flow.SkipError
+		if errors.As(err, &skip) {
+			return err
+		}
+		return fmt.Errorf("cannot make the AI provider fail: %w", err)
+	}
+	rec.Logf("AI provider made to fail")
+	defer func() {
+		if rerr := restore(context.WithoutCancel(ctx)); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("the AI provider could not be restored (it keeps failing): %w", rerr))
+			return
+		}
+		rec.Logf("AI provider restored")
+	}()
+	return r.extract(ctx, rec, "auto", "fallback", "AI provider failing")
+}

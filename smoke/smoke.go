@@ -1,0 +1,49 @@
+package smoke
+
+import (
+	"context"
+	"sync"
+
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/smoke/auth"
+	"github.com/granter/runbook/smoke/health"
+	"github.com/granter/runbook/smoke/ia"
+	"github.com/granter/runbook/smoke/scraper"
+	"github.com/granter/runbook/smoke/search"
+)
+
+// Options are what some targets offer beyond their endpoints.
+type Options struct {
+	// AIProviderOutage, when the target has a way to make its AI provider
+	// fail, lets the IA flow check the fallback in auto mode. Nil: that step
+	// is skipped (never counted as passed).
+	AIProviderOutage ia.Outage
+}
+
+// Flows returns the five flows of Step 4.1 for the target, in the
+// runbook's order: auth, search, scraper, ia, health. Each is new: run it
+// once.
+func Flows(tgt *target.Target, o Options) []flow.Flow {
+	return []flow.Flow{
+		auth.New(tgt),
+		search.New(tgt),
+		scraper.New(tgt),
+		ia.New(tgt, ia.WithProviderOutage(o.AIProviderOutage)),
+		health.New(tgt),
+	}
+}
+
+// RunAll runs the five flows at once (they are independent) and returns
+// their results in the runbook's order. Every flow's cleanup has run when
+// it returns.
+func RunAll(ctx context.Context, tgt *target.Target, o Options) []flow.Result {
+	flows := Flows(tgt, o)
+	results := make([]flow.Result, len(flows))
+	var wg sync.WaitGroup
+	for i, f := range flows {
+		wg.Go(func() { results[i] = flow.Run(ctx, f) })
+	}
+	wg.Wait()
+	return results
+}
