@@ -26,6 +26,7 @@ type fileConfig struct {
 	Code       fileCode        `json:"code"`
 	CI         fileCI          `json:"ci"`
 	Staging    fileStaging     `json:"staging"`
+	Team       fileTeam        `json:"team"`
 }
 
 type fileService struct {
@@ -44,6 +45,8 @@ type fileKube struct {
 	Secrets      map[string][]string `json:"secrets"`
 	Ingress      string              `json:"ingress"`
 	TLSHosts     []string            `json:"tlsHosts"`
+	TLSEndpoints map[string]string   `json:"tlsEndpoints"`
+	TLSRootCA    string              `json:"tlsRootCA"`
 	LogAllowlist []string            `json:"logAllowlist"`
 }
 
@@ -77,6 +80,8 @@ type fileThresholds struct {
 	RollbackBudget    *string `json:"rollbackBudget"`
 	BackupMaxAge      *string `json:"backupMaxAge"`
 	TLSMinDays        *int    `json:"tlsMinDays"`
+	LogWindow         *string `json:"logWindow"`
+	BaselineWindow    *string `json:"baselineWindow"`
 }
 
 type fileMigrations struct {
@@ -113,10 +118,18 @@ type fileCI struct {
 }
 
 type fileStaging struct {
-	KubeContext  string `json:"kubeContext"`
-	Namespace    string `json:"namespace"`
-	DeployRecord string `json:"deployRecord"`
-	SmokeRecord  string `json:"smokeRecord"`
+	KubeContext    string  `json:"kubeContext"`
+	Namespace      string  `json:"namespace"`
+	DeployRecord   string  `json:"deployRecord"`
+	SmokeRecord    string  `json:"smokeRecord"`
+	RollbackRecord string  `json:"rollbackRecord"`
+	RollbackMaxAge *string `json:"rollbackMaxAge"`
+}
+
+type fileTeam struct {
+	Roster    string  `json:"roster"`
+	Acks      string  `json:"acks"`
+	AckMaxAge *string `json:"ackMaxAge"`
 }
 
 type fileHTTP struct {

@@ -3,11 +3,14 @@ package target
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,6 +158,9 @@ func (v *validator) secret(setting, envName string) Secret {
 func (v *validator) build(fc *fileConfig) *Target {
 	t := &Target{Env: fc.Name, File: v.file, ReadOnly: fc.ReadOnly, Confirm: fc.Confirm, secrets: &secretSet{}}
 	v.local = fc.Name == "local"
+	// Relative paths are relative to the repository root: the folder that
+	// holds environments/.
+	root := filepath.Dir(filepath.Dir(v.file))
 	if fc.Name == "" {
 		v.fail("name", "missing (local, staging or prod)")
 	}
@@ -173,7 +179,8 @@ func (v *validator) build(fc *fileConfig) *Target {
 			}
 		}
 		t.Kube = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace,
-			Secrets: k.Secrets, Ingress: k.Ingress, TLSHosts: k.TLSHosts, LogAllowlist: k.LogAllowlist}
+			Secrets: k.Secrets, Ingress: k.Ingress, TLSHosts: k.TLSHosts, LogAllowlist: k.LogAllowlist,
+			TLSEndpoints: v.tlsEndpoints(k.TLSEndpoints, k.TLSHosts), TLSRootCA: v.existingFile("kube.tlsRootCA", resolve(root, k.TLSRootCA))}
 	}
 	if fc.Prometheus != nil {
 		p := fc.Prometheus
@@ -211,13 +218,11 @@ func (v *validator) build(fc *fileConfig) *Target {
 	if t.HTTP.InsecureTLS && !v.local {
 		v.fail("http.insecureTLS", "only the local target may skip TLS verification")
 	}
-	// Relative paths are relative to the repository root: the folder that
-	// holds environments/.
-	root := filepath.Dir(filepath.Dir(v.file))
 	t.Backup = v.backup(fc.Backup, root, t)
 	t.Code = v.code(fc.Code, root)
 	t.CI = v.ci(fc.CI, root)
 	t.Staging = v.staging(fc.Staging, root, t)
+	t.Team = v.team(fc.Team, root)
 	t.Version = v.version()
 	return t
 }
@@ -282,7 +287,64 @@ func (v *validator) staging(fs fileStaging, root string, t *Target) Staging {
 	if fs.SmokeRecord == "" && !v.local {
 		v.fail("staging.smokeRecord", "missing (the record of the staging smoke run, such as runs/staging-smoke-{version}.json)")
 	}
+	s.RollbackRecord = resolve(root, fs.RollbackRecord)
+	if fs.RollbackRecord == "" && !v.local {
+		v.fail("staging.rollbackRecord", "missing (the record of the rollback drill on staging, such as runs/staging-rollback-{version}.json)")
+	}
+	s.RollbackMaxAge = 7 * 24 * time.Hour
+	if fs.RollbackMaxAge != nil {
+		s.RollbackMaxAge = v.duration("staging.rollbackMaxAge", *fs.RollbackMaxAge, s.RollbackMaxAge)
+	}
 	return s
+}
+
+func (v *validator) team(ft fileTeam, root string) Team {
+	t := Team{Roster: resolve(root, ft.Roster), Acks: resolve(root, ft.Acks), AckMaxAge: 3 * time.Hour}
+	if ft.Roster == "" && !v.local {
+		v.fail("team.roster", "missing (the deployment's roster: team, channel, video call, escalation contacts, on-call; such as runs/roster-{version}.yaml)")
+	}
+	if ft.Acks == "" && !v.local {
+		v.fail("team.acks", "missing (the file the team's confirmations are recorded in, such as runs/acks-{version}.jsonl)")
+	}
+	if ft.AckMaxAge != nil {
+		t.AckMaxAge = v.duration("team.ackMaxAge", *ft.AckMaxAge, t.AckMaxAge)
+	}
+	return t
+}
+
+// tlsEndpoints checks kube.tlsEndpoints: each key one of kube.tlsHosts,
+// each value a host:port.
+func (v *validator) tlsEndpoints(in map[string]string, hosts []string) map[string]string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for host, addr := range in {
+		setting := "kube.tlsEndpoints." + host
+		if !slices.Contains(hosts, host) {
+			v.fail(setting, "%q is not one of kube.tlsHosts (%s)", host, strings.Join(hosts, ", "))
+			continue
+		}
+		h, port, err := net.SplitHostPort(addr)
+		if n, perr := strconv.Atoi(port); err != nil || h == "" || perr != nil || n <= 0 || n > 65535 {
+			v.fail(setting, "%q is not a host:port such as lb.example.com:443", addr)
+			continue
+		}
+		out[host] = addr
+	}
+	return out
+}
+
+// existingFile checks that a file setting, when set, names a readable
+// file; locally it may be filled in later by a fixture.
+func (v *validator) existingFile(setting, path string) string {
+	if path == "" {
+		return ""
+	}
+	if _, err := os.Stat(path); err != nil {
+		v.fail(setting, "%v", err)
+	}
+	return path
 }
 
 // VersionEnv names the environment variable holding the release to deploy.
@@ -375,6 +437,13 @@ func (v *validator) thresholds(ft fileThresholds) Thresholds {
 	num("activeConnections", ft.ActiveConnections, &th.ActiveConnections)
 	num("minSamples", ft.MinSamples, &th.MinSamples)
 	num("tlsMinDays", ft.TLSMinDays, &th.TLSMinDays)
+	th.LogWindow, th.BaselineWindow = 5*time.Minute, time.Hour
+	if ft.LogWindow != nil {
+		th.LogWindow = v.duration("thresholds.logWindow", *ft.LogWindow, th.LogWindow)
+	}
+	if ft.BaselineWindow != nil {
+		th.BaselineWindow = v.duration("thresholds.baselineWindow", *ft.BaselineWindow, th.BaselineWindow)
+	}
 	if th.ErrorRate > 0 && th.RollbackErrorRate > 0 && th.RollbackErrorRate < th.ErrorRate {
 		v.fail("thresholds.rollbackErrorRate", "%g%% is below thresholds.errorRate %g%%: the rollback trigger must be the higher one", th.RollbackErrorRate*100, th.ErrorRate*100)
 	}

@@ -49,6 +49,9 @@ type LocalEndpoints struct {
 	DatabaseURL string            `json:"databaseURL,omitempty"`
 	Container   string            `json:"container,omitempty"` // Postgres container ID
 	WebhookURL  string            `json:"webhookURL,omitempty"`
+	// AIProviderURL is the stand-in AI provider; its /__faults switch lets
+	// the IA flow check the fallback when the provider fails.
+	AIProviderURL string `json:"aiProviderURL,omitempty"`
 }
 
 // Attach fills the target with a local platform's endpoints. Only fixtures
@@ -62,6 +65,9 @@ func (t *Target) Attach(e LocalEndpoints) {
 	}
 	if e.ListingURL != "" {
 		t.Smoke.ListingURL = e.ListingURL
+	}
+	if e.AIProviderURL != "" {
+		t.Smoke.AIProviderURL = e.AIProviderURL
 	}
 	if e.Prometheus != "" {
 		if t.Prometheus == nil {

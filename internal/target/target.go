@@ -46,6 +46,7 @@ type Target struct {
 	Code       Code
 	CI         CI
 	Staging    Staging
+	Team       Team
 
 	// Version is the release being deployed (v2.0.0), from the
 	// RUNBOOK_VERSION environment variable (`make ... VERSION=v2.0.0` sets
@@ -79,6 +80,15 @@ type Kube struct {
 	Ingress string
 	// TLSHosts are the public hosts whose certificates preflight checks.
 	TLSHosts []string
+	// TLSEndpoints, when set for a host, is the host:port checklist item 8
+	// connects to for that host's certificate (with the host as SNI and
+	// the name to verify); by default it is <host>:443. Locally a fixture
+	// points both hosts at a TLS server on 127.0.0.1.
+	TLSEndpoints map[string]string
+	// TLSRootCA, when set, is a PEM file of the CA certificates the served
+	// chains must verify against (a private CA; locally the fixture's test
+	// CA); empty means the system's roots.
+	TLSRootCA string
 	// LogAllowlist are regular expressions of ERROR lines known to be harmless.
 	LogAllowlist []string
 }
@@ -121,6 +131,12 @@ type Thresholds struct {
 	RollbackBudget    time.Duration // checklist item 6: 15 minutes
 	BackupMaxAge      time.Duration // checklist item 1: a backup older than this is stale
 	TLSMinDays        int           // checklist item 8: certificates valid at least this long
+	// LogWindow: checklist item 2, "Logging operational": every service
+	// logged within this window (default 5m).
+	LogWindow time.Duration
+	// BaselineWindow: checklist item 7, "Error rate baseline established":
+	// the error rate is measured over this window (default 1h).
+	BaselineWindow time.Duration
 }
 
 // Migrations is what Phase 2 runs and expects.
@@ -139,6 +155,9 @@ type Smoke struct {
 	ListingGrants int           // grants it lists in all
 	SearchP95     time.Duration // per-request latency budget of the search flow
 	JobTimeout    time.Duration // how long a scrape job may take
+	// AIProviderURL is set only locally: the stand-in AI provider, whose
+	// fault switch (/__faults) can make it fail on purpose.
+	AIProviderURL string
 }
 
 // Backup says where checklist item 1 and Step 1.1 keep backups. Their
@@ -186,12 +205,48 @@ type Staging struct {
 	// SmokeRecord is the record of a staging smoke run; "{version}" is
 	// replaced by the version (runs/staging-smoke-{version}.json).
 	SmokeRecord string
+	// RollbackRecord is the record of a rollback drill on staging of the
+	// version (checklist item 6, "Rollback tested (on staging)");
+	// "{version}" is replaced (runs/staging-rollback-{version}.json).
+	RollbackRecord string
+	// RollbackMaxAge: a drill older than this does not count (default 7
+	// days).
+	RollbackMaxAge time.Duration
 }
 
 // SmokeRecordFor is SmokeRecord for one version.
 func (s Staging) SmokeRecordFor(version string) string {
 	return strings.ReplaceAll(s.SmokeRecord, "{version}", version)
 }
+
+// RollbackRecordFor is RollbackRecord for one version.
+func (s Staging) RollbackRecordFor(version string) string {
+	return strings.ReplaceAll(s.RollbackRecord, "{version}", version)
+}
+
+// Team says where checklist items 3 and 7 read who deploys and who
+// confirmed what. "{version}" in a path is replaced by the version, so
+// each deployment has its own roster and confirmations.
+type Team struct {
+	// Roster is the deployment's roster (YAML, internal/roster): the team
+	// on the call, the communication channel, the video call, the
+	// escalation contacts, the on-call shifts.
+	Roster string
+	// Acks is the JSON Lines file of the team's confirmations, written by
+	// `go run ./cmd/checklist ack -file <acks> ...`.
+	Acks string
+	// AckMaxAge: a confirmation older than this is not counted (default
+	// 3h: the checklist starts 2 hours before the deployment).
+	AckMaxAge time.Duration
+}
+
+// RosterFor is Roster for one version.
+func (t Team) RosterFor(version string) string {
+	return strings.ReplaceAll(t.Roster, "{version}", version)
+}
+
+// AcksFor is Acks for one version.
+func (t Team) AcksFor(version string) string { return strings.ReplaceAll(t.Acks, "{version}", version) }
 
 // HTTP bounds every request a check makes.
 type HTTP struct {

@@ -141,6 +141,26 @@ func TestBadSettingNamesItself(t *testing.T) {
 			[]string{"environments/prod.yaml", "staging.smokeRecord", "missing"}},
 		{"malformed release version", prod, withEnv(prodEnv(), "RUNBOOK_VERSION", "2.0"),
 			[]string{"environments/prod.yaml", "RUNBOOK_VERSION", `"2.0" is not a release version such as v2.0.0`}},
+		// Checklist items 2, 3, 6, 7 and 8.
+		{"no roster", strings.Replace(prod, "  roster: runs/roster-{version}.yaml\n", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "team.roster", "missing"}},
+		{"no acks file", strings.Replace(prod, "  acks: runs/acks-{version}.jsonl\n", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "team.acks", "missing"}},
+		{"malformed ack age", strings.Replace(prod, "ackMaxAge: 3h", "ackMaxAge: 3 hours", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "team.ackMaxAge", `got "3 hours"`}},
+		{"no rollback drill record", strings.Replace(prod, "  rollbackRecord: runs/staging-rollback-{version}.json\n", "", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "staging.rollbackRecord", "missing"}},
+		{"TLS endpoint for a host not checked", strings.Replace(prod, "  tlsHosts: [api.example.com, frontend.example.com]\n",
+			"  tlsHosts: [api.example.com, frontend.example.com]\n  tlsEndpoints: {www.example.com: \"lb.example.com:443\"}\n", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "kube.tlsEndpoints.www.example.com", "not one of kube.tlsHosts"}},
+		{"malformed TLS endpoint", strings.Replace(prod, "  tlsHosts: [api.example.com, frontend.example.com]\n",
+			"  tlsHosts: [api.example.com, frontend.example.com]\n  tlsEndpoints: {api.example.com: \"lb.example.com\"}\n", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "kube.tlsEndpoints.api.example.com", `"lb.example.com" is not a host:port`}},
+		{"TLS root CA file missing", strings.Replace(prod, "  tlsHosts: [api.example.com, frontend.example.com]\n",
+			"  tlsHosts: [api.example.com, frontend.example.com]\n  tlsRootCA: /no/such/ca.pem\n", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "kube.tlsRootCA", "/no/such/ca.pem"}},
+		{"malformed log window", strings.Replace(prod, "logWindow: 5m", "logWindow: five", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "thresholds.logWindow", `got "five"`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,10 +223,33 @@ func TestChecklistSettings(t *testing.T) {
 	assert.Equal(t, "granter-staging", tgt.Staging.KubeContext)
 	assert.Equal(t, "granter", tgt.Staging.Namespace, "defaults to kube.namespace")
 	assert.Equal(t, "/repo/runs/staging-smoke-v2.0.0.json", tgt.Staging.SmokeRecordFor("v2.0.0"), "relative to the repository root")
+	// Items 2, 3, 6, 7 and 8.
+	assert.Equal(t, "/repo/runs/staging-rollback-v2.0.0.json", tgt.Staging.RollbackRecordFor("v2.0.0"))
+	assert.Equal(t, 7*24*time.Hour, tgt.Staging.RollbackMaxAge)
+	assert.Equal(t, "/repo/runs/roster-v2.0.0.yaml", tgt.Team.RosterFor("v2.0.0"))
+	assert.Equal(t, "/repo/runs/acks-v2.0.0.jsonl", tgt.Team.AcksFor("v2.0.0"))
+	assert.Equal(t, 3*time.Hour, tgt.Team.AckMaxAge)
+	assert.Equal(t, 5*time.Minute, tgt.Thresholds.LogWindow)
+	assert.Equal(t, time.Hour, tgt.Thresholds.BaselineWindow)
+	assert.Equal(t, 14, tgt.Thresholds.TLSMinDays)
+	assert.Empty(t, tgt.Kube.TLSEndpoints, "prod connects to <host>:443")
+	assert.Empty(t, tgt.Kube.TLSRootCA, "prod verifies against the system's roots")
+	assert.Len(t, tgt.Prometheus.Dashboards, 2)
+
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600))
+	withLB := strings.Replace(string(readEnvFile(t, "prod")), "  tlsHosts: [api.example.com, frontend.example.com]\n",
+		"  tlsHosts: [api.example.com, frontend.example.com]\n  tlsEndpoints: {api.example.com: \"10.0.0.7:8443\"}\n  tlsRootCA: "+ca+"\n", 1)
+	lb, err := Parse([]byte(withLB), "/repo/environments/prod.yaml", prodEnv())
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"api.example.com": "10.0.0.7:8443"}, lb.Kube.TLSEndpoints)
+	assert.Equal(t, ca, lb.Kube.TLSRootCA)
 
 	local, err := Parse(readEnvFile(t, "local"), "/repo/environments/local.yaml", func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	assert.Equal(t, "/repo/.runbook/backups", local.Backup.Dir)
 	assert.Empty(t, local.Code.Repo, "a fixture fills the local checkout in")
+	assert.Empty(t, local.Team.Roster, "a fixture writes the local roster")
+	assert.Equal(t, 3*time.Hour, local.Team.AckMaxAge)
 	assert.Empty(t, local.Version)
 }
