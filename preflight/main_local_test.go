@@ -3,17 +3,30 @@
 package preflight_test
 
 import (
-	"github.com/granter/runbook/fixtures/granter"
+	"time"
+
 	"github.com/granter/runbook/fixtures/harness"
+	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
 )
 
-// setup is production before the deployment, locally: the platform at
-// v1.9.0 and the evidence the items read.
+// setup is production before the deployment, locally: the whole platform
+// at v1.9.0 (services, Postgres, the cluster driving them, Prometheus with
+// the runbook's alert rules, the team channel) and the evidence the items
+// read: the checkout and CI status (4), the staging records (5), the
+// migrator (5), the roster and the team's confirmations (3, 7), the
+// staging rollback drill (6), the load balancer's TLS endpoint (8), the
+// dashboards and a baseline of real traffic (7).
 var setup = []harness.Option{
-	harness.WithPlatformVersion(granter.V1),
+	harness.WithoutPlatform(),
+	harness.WithSetupTimeout(8 * time.Minute),
+	harness.WithLocalSetup(localenv.Setup(nil)),
 	harness.WithLocalSetup(preflightlab.Checkout()),
 	harness.WithLocalSetup(preflightlab.Staging()),
 	harness.WithLocalSetup(preflightlab.Migrator()),
-	harness.WithLocalSetup(preflightlab.Kube(granter.V1)),
+	harness.WithLocalSetup(preflightlab.Team()),
+	harness.WithLocalSetup(preflightlab.RollbackDrill()),
+	harness.WithLocalSetup(preflightlab.TLS(nil)),
+	harness.WithLocalSetup(preflightlab.Dashboards()),
+	harness.WithLocalSetup(preflightlab.Traffic(preflightlab.TrafficPerService)),
 }

@@ -11,6 +11,11 @@ import (
 	"github.com/granter/runbook/preflight/backup"
 	"github.com/granter/runbook/preflight/code"
 	"github.com/granter/runbook/preflight/envcheck"
+	"github.com/granter/runbook/preflight/infra"
+	"github.com/granter/runbook/preflight/loadbalancer"
+	"github.com/granter/runbook/preflight/monitoring"
+	"github.com/granter/runbook/preflight/rollbackprep"
+	"github.com/granter/runbook/preflight/team"
 )
 
 var tgt *target.Target
@@ -28,10 +33,10 @@ func TestDatabaseBackup(t *testing.T) {
 }
 
 // 2. Infrastructure Check.
-func TestInfrastructureCheck(t *testing.T) { notImplemented(t, 2) }
+func TestInfrastructureCheck(t *testing.T) { flow.RunT(t, infra.New(tgt)) }
 
 // 3. Team Coordination.
-func TestTeamCoordination(t *testing.T) { notImplemented(t, 3) }
+func TestTeamCoordination(t *testing.T) { flow.RunT(t, team.New(tgt)) }
 
 // 4. Final Code Verification.
 func TestFinalCodeVerification(t *testing.T) { flow.RunT(t, code.New(tgt)) }
@@ -40,21 +45,20 @@ func TestFinalCodeVerification(t *testing.T) { flow.RunT(t, code.New(tgt)) }
 func TestEnvironmentValidation(t *testing.T) { flow.RunT(t, envcheck.New(tgt)) }
 
 // 6. Rollback Preparation.
-func TestRollbackPreparation(t *testing.T) { notImplemented(t, 6) }
+// The dry run reads the run folder's journal (item 1 recorded its backup
+// there).
+func TestRollbackPreparation(t *testing.T) {
+	flow.RunT(t, rollbackprep.New(tgt, rollbackprep.WithRunDir(os.Getenv("RUNBOOK_RUN_DIR"))))
+}
 
 // 7. Monitoring & Alerting.
-func TestMonitoringAndAlerting(t *testing.T) { notImplemented(t, 7) }
+// The error rate baseline is recorded in the run folder's journal.
+func TestMonitoringAndAlerting(t *testing.T) {
+	flow.RunT(t, monitoring.New(tgt, monitoring.WithJournal(runJournal(t))))
+}
 
 // 8. Load Balancer Check.
-func TestLoadBalancerCheck(t *testing.T) { notImplemented(t, 8) }
-
-// notImplemented is the placeholder of an item not written yet: it fails,
-// so the checklist shows every sub-item ⚠ NOT CHECKED and blocks. Replace
-// the call with flow.RunT(t, <package>.New(tgt)).
-func notImplemented(t *testing.T, n int) {
-	t.Helper()
-	t.Fatalf("checklist item %d not implemented yet", n)
-}
+func TestLoadBalancerCheck(t *testing.T) { flow.RunT(t, loadbalancer.New(tgt)) }
 
 // runJournal is the journal of the run folder make gives (RUNBOOK_RUN_DIR),
 // or nil outside make.

@@ -1,0 +1,297 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/smoke/auth"
+	"github.com/granter/runbook/smoke/search"
+)
+
+// Journal Data keys of the checks (internal/report reads them: any key K
+// with a K.threshold is checked as K < K.threshold).
+const (
+	keyErrorRate   = "error_rate"
+	keyP95         = "p95"
+	keyDBQuery     = "db.query"
+	keyMemory      = "memory.growth"
+	keyCPU         = "cpu"
+	keyConnections = "connections"
+	keyAlerts      = "alerts.critical"
+	keySmoke       = "smoke."
+)
+
+// DBQueryMetric is the reference services' histogram of one database query,
+// seen from the application (pool wait and network included).
+const DBQueryMetric = "granter_db_query_duration_seconds"
+
+// errorRate: "Error rate: < 0.1%".
+func (m *Monitor) errorRate(ctx context.Context, w time.Duration) Check {
+	c := Check{Metric: MetricErrorRate, Key: keyErrorRate, Source: "prometheus", Window: w, Value: math.NaN(),
+		Threshold: m.tgt.Thresholds.ErrorRate, ThresholdShown: "< " + pct(m.tgt.Thresholds.ErrorRate)}
+	if m.prom == nil {
+		return skip(c, "the target has no Prometheus (prometheus.url)")
+	}
+	r, err := m.prom.ErrorRate(ctx, m.sel, w, m.tgt.Thresholds.MinSamples)
+	c.Query = r.Query
+	if err != nil {
+		return noData(c, err)
+	}
+	c.Value, c.Shown, c.Status = r.Value, pct(r.Value), below(r.Value, c.Threshold)
+	c.Detail = fmt.Sprintf("%.0f requests, %.0f answered 5xx", r.Requests, r.Errors)
+	return c
+}
+
+// p95: "API response time: < 200ms (p95)".
+func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
+	th := m.tgt.Thresholds.APIP95.Seconds()
+	c := Check{Metric: MetricP95, Key: keyP95, Source: "prometheus", Window: w, Value: math.NaN(),
+		Threshold: th, ThresholdShown: "< " + ms(th)}
+	if m.prom == nil {
+		return skip(c, "the target has no Prometheus (prometheus.url)")
+	}
+	l, err := m.prom.LatencyP95(ctx, m.sel, w, m.tgt.Thresholds.MinSamples)
+	c.Query = l.Query
+	if err != nil {
+		return noData(c, err)
+	}
+	c.Value, c.Shown, c.Status = l.Value, ms(l.Value), below(l.Value, th)
+	c.Detail = fmt.Sprintf("%.0f requests", l.Requests)
+	return c
+}
+
+// cpu: "CPU usage: < 70%", per service, of the CPU each pod may use.
+func (m *Monitor) cpu(ctx context.Context, w time.Duration) Check {
+	c := Check{Metric: MetricCPU, Key: keyCPU, Source: "prometheus", Window: w, Value: math.NaN(),
+		Threshold: m.tgt.Thresholds.CPU, ThresholdShown: "< " + pct(m.tgt.Thresholds.CPU)}
+	if m.prom == nil {
+		return skip(c, "the target has no Prometheus (prometheus.url)")
+	}
+	c.Query = metrics.CPUExpr(m.sel, w)
+	res, err := m.prom.Instant(ctx, c.Query)
+	if err != nil {
+		return noData(c, err)
+	}
+	by := res.By("service")
+	if len(by) == 0 {
+		return noData(c, fmt.Errorf("no series: no service exports %s", metrics.CPUSeconds))
+	}
+	worst, parts := -1.0, []string{}
+	for _, svc := range sortedKeys(by) {
+		cores := by[svc]
+		capacity := m.cpuCapacity(svc)
+		share := cores / capacity
+		parts = append(parts, fmt.Sprintf("%s %s (%.3f of %g cores)", svc, pct(share), cores, capacity))
+		if math.IsNaN(share) || share > worst {
+			worst = share
+		}
+	}
+	c.Value, c.Shown, c.Status = worst, pct(worst), below(worst, c.Threshold)
+	c.Detail = strings.Join(parts, ", ")
+	return c
+}
+
+// cpuCapacity is the CPU a service may use: its pods' CPU limit when the
+// target's cluster says it, else Options.CPUCores, else one core.
+func (m *Monitor) cpuCapacity(service string) float64 {
+	if c := m.cpuLimits[service]; c > 0 {
+		return c
+	}
+	if m.opts.CPUCores > 0 {
+		return m.opts.CPUCores
+	}
+	return 1
+}
+
+// memory: "Memory usage: stable": no sustained growth. A least-squares
+// line through each service's resident memory since the watch began; its
+// slope, projected over the whole watch, must stay under
+// Options.MemoryGrowth of the mean. It is judged once the watch has a
+// quarter of its length behind it (projecting further than 4x is guessing:
+// the runbook's watch judges memory from hour 1), and a line that explains
+// less than half the variance (r² < 0.5) is GC noise, not growth.
+func (m *Monitor) memory(ctx context.Context, now time.Time) Check {
+	th := m.opts.MemoryGrowth
+	total := m.opts.Schedule.Total()
+	c := Check{Metric: MetricMemory, Key: keyMemory, Source: "prometheus", Value: math.NaN(),
+		Threshold: th, ThresholdShown: fmt.Sprintf("< %s growth over the %s watch", pct(th), short(total))}
+	if m.prom == nil {
+		return skip(c, "the target has no Prometheus (prometheus.url)")
+	}
+	start := m.started
+	if now.Sub(start) > time.Hour {
+		start = now.Add(-time.Hour)
+	}
+	c.Window = now.Sub(start).Round(time.Second)
+	c.Query = metrics.MemoryExpr(m.sel)
+	if need := total / 4; c.Window < need || c.Window < 5*time.Second {
+		return skip(c, fmt.Sprintf("not judged yet: %s of the watch behind, a trend needs %s (a quarter of the watch)", short(c.Window), short(max(need, 5*time.Second))))
+	}
+	step := max(c.Window/60, time.Second)
+	rr, err := m.prom.Range(ctx, c.Query, start, now, step)
+	if err != nil {
+		return noData(c, err)
+	}
+	if len(rr.Series) == 0 {
+		return noData(c, fmt.Errorf("no series: no service exports %s", metrics.ResidentMemory))
+	}
+	worst, parts := 0.0, []string{}
+	measured := false
+	for _, s := range rr.Series {
+		svc := s.Labels["service"]
+		fit, ok := regress(s.Points)
+		if !ok {
+			parts = append(parts, fmt.Sprintf("%s: %d samples (need 5)", svc, len(s.Points)))
+			continue
+		}
+		measured = true
+		growth := fit.slope * m.opts.Schedule.Total().Seconds() / fit.mean
+		sustained := fit.slope > 0 && fit.r2 >= 0.5
+		parts = append(parts, fmt.Sprintf("%s %.1f MB, %+.1f MB/h (r² %.2f)%s", svc, fit.mean/1e6, fit.slope*3600/1e6, fit.r2,
+			map[bool]string{true: fmt.Sprintf(": %s over the watch", pct(growth)), false: ": no sustained growth"}[sustained]))
+		if sustained && growth > worst {
+			worst = growth
+		}
+	}
+	if !measured {
+		return noData(c, fmt.Errorf("too few samples: %s", strings.Join(parts, "; ")))
+	}
+	c.Value, c.Shown, c.Status = worst, pct(worst), below(worst, th)
+	c.Detail = strings.Join(parts, ", ")
+	return c
+}
+
+// alerts: the success criterion "No critical alerts triggered".
+func (m *Monitor) alerts(ctx context.Context) Check {
+	c := Check{Metric: MetricAlerts, Key: keyAlerts, Source: "prometheus", Value: math.NaN(),
+		Threshold: 1, ThresholdShown: "none firing", Query: "/api/v1/alerts severity=critical"}
+	if m.prom == nil {
+		return skip(c, "the target has no Prometheus (prometheus.url)")
+	}
+	firing, err := m.prom.FiringAlerts(ctx, metrics.SeverityCritical)
+	if err != nil {
+		return noData(c, err)
+	}
+	c.Value, c.Shown, c.Status = float64(len(firing)), fmt.Sprintf("%d firing", len(firing)), below(float64(len(firing)), 1)
+	if len(firing) > 0 {
+		names := make([]string, len(firing))
+		for i, a := range firing {
+			names[i] = a.String()
+		}
+		c.Detail = strings.Join(names, "; ")
+	}
+	return c
+}
+
+// smoke: "Check user logins working", "Check search functionality": the
+// auth and search flows of Step 4.1, run in-process.
+func (m *Monitor) smoke(ctx context.Context) []Check {
+	flows := []struct {
+		metric string
+		f      flow.Flow
+	}{{MetricLogins, auth.New(m.tgt)}, {MetricSearch, withoutLatency(search.New(m.tgt))}}
+	out := make([]Check, len(flows))
+	done := make(chan struct{}, len(flows))
+	for i, fl := range flows {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			c := Check{Metric: fl.metric, Key: keySmoke + fl.f.Name, Source: "smoke", Value: math.NaN(),
+				ThresholdShown: "every step passes", Query: "smoke flow " + fl.f.Name + " (" + stepNames(fl.f) + ")"}
+			r := flow.Run(ctx, fl.f)
+			if err := r.Err(); err != nil {
+				c.Status, c.Shown, c.Value, c.Err = Breach, "failed", 1, err
+				c.Detail = err.Error()
+			} else {
+				c.Status, c.Shown, c.Value = Pass, fmt.Sprintf("passed in %s", r.Duration.Round(time.Millisecond)), 0
+			}
+			out[i] = c
+		}()
+	}
+	for range flows {
+		<-done
+	}
+	return out
+}
+
+// withoutLatency drops the search flow's own latency step: the light round
+// checks that search WORKS; latency is the p95 check's, over the real
+// traffic of the window, against the runbook's threshold (25 requests of
+// one flow on a busy node would judge the node, not the release).
+func withoutLatency(f flow.Flow) flow.Flow {
+	steps := f.Steps[:0:0]
+	for _, s := range f.Steps {
+		if s.Name != searchLatencyStep {
+			steps = append(steps, s)
+		}
+	}
+	f.Steps = steps
+	return f
+}
+
+// searchLatencyStep is the search flow's latency step (smoke/search).
+const searchLatencyStep = "latency_p95"
+
+func stepNames(f flow.Flow) string {
+	names := make([]string, len(f.Steps))
+	for i, s := range f.Steps {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func skip(c Check, why string) Check {
+	c.Status, c.Err, c.Shown = Skipped, errors.New(why), "not measured"
+	return c
+}
+
+func noData(c Check, err error) Check {
+	c.Status, c.Err, c.Shown = NoData, err, "no data"
+	var nd *metrics.NoDataError
+	if errors.As(err, &nd) && nd.Query != "" && c.Query == "" {
+		c.Query = nd.Query
+	}
+	return c
+}
+
+func sortedKeys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fit is a least-squares line through points: slope per second, the mean,
+// and r², the share of the variance the line explains.
+type fit struct{ slope, mean, r2 float64 }
+
+func regress(points []metrics.Point) (fit, bool) {
+	if len(points) < 5 {
+		return fit{}, false
+	}
+	t0 := points[0].Time
+	var sx, sy, sxx, sxy, syy float64
+	n := float64(len(points))
+	for _, p := range points {
+		x, y := p.Time.Sub(t0).Seconds(), p.Value
+		sx, sy, sxx, sxy, syy = sx+x, sy+y, sxx+x*x, sxy+x*y, syy+y*y
+	}
+	vx, vy, cov := sxx-sx*sx/n, syy-sy*sy/n, sxy-sx*sy/n
+	f := fit{mean: sy / n}
+	if vx <= 0 || f.mean <= 0 {
+		return fit{}, false
+	}
+	f.slope = cov / vx
+	if vy > 0 {
+		f.r2 = cov * cov / (vx * vy)
+	}
+	return f, true
+}

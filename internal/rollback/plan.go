@@ -1,0 +1,465 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/pgbackup"
+	"github.com/granter/runbook/internal/target"
+)
+
+// The journal Data keys the rollback reads (see the package doc).
+const (
+	KeyBackupFile     = "backup.file"
+	KeyBackupSHA256   = "backup.sha256"
+	KeyBackupVerified = "backup.verified"
+	KeyDeployment     = "deployment"
+	KeyImageBefore    = "image.before"
+	KeyImageAfter     = "image.after"
+	KeyReplicasBefore = "replicas.before"
+	KeyVersion        = "version"
+	KeyPrevious       = "previous"
+)
+
+// Phase is the journal phase of the rollback's own entries.
+const Phase = "rollback"
+
+// RefusedError is a rollback that must not start: no verified backup, a
+// backup that changed since it was verified, nothing to roll back to, no
+// confirmation. Nothing was changed. Its exit code is exitcode.Refused.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return "rollback refused: " + e.Reason }
+
+func refuse(format string, args ...any) error {
+	return exitcode.Wrap(exitcode.Refused, &RefusedError{Reason: fmt.Sprintf(format, args...)})
+}
+
+// Image is what Steps 2 and 4 do to one deployment.
+type Image struct {
+	Deployment string
+	Container  string
+	// Current is the image the deployment runs now (the cluster's pod
+	// template); empty when the cluster was not read.
+	Current string
+	// Previous is the image to restore, and PreviousFrom where it was
+	// found (the journal entry, or "unchanged by the run").
+	Previous     string
+	PreviousFrom string
+	// Replicas is what the deployment is scaled back to once its image is
+	// set, and ReplicasFrom where that number came from.
+	Replicas     int32
+	ReplicasFrom string
+}
+
+// Plan is the rollback of one run: which backup goes back into which
+// database, which image each deployment returns to. It is built from the
+// run's journal without changing anything.
+type Plan struct {
+	Env     string
+	RunDir  string
+	Journal string // the journal file read
+	// From is the version being rolled back (v2.0.0), To the one restored
+	// (v1.9.0).
+	From, To string
+	// Backup is the verified backup the journal names, and BackupFrom the
+	// entry that named it.
+	Backup     pgbackup.Backup
+	BackupFrom string
+	Database   pgbackup.Source
+	Namespace  string
+	Images     []Image
+	// FromJournal is false when the journal records no deployment (a dry
+	// run before one, from preflight): the plan then comes from the current
+	// state: the images running now and the newest verified backup.
+	FromJournal bool
+	// Notes are what the on-call should know before running it.
+	Notes []string
+}
+
+// PlanFor reads the run folder's journal and the cluster (read-only) and
+// returns the rollback plan. It refuses (a *RefusedError, exit code
+// Refused) when the journal names no backup, the backup was not verified,
+// its file no longer has the recorded sha256, or no previous image is
+// known. Nothing is changed: it reads the journal, the backup manifest and
+// file (to hash it), and the Deployments.
+func PlanFor(ctx context.Context, tgt *target.Target, runDir string) (*Plan, error) {
+	return plan(ctx, tgt, runDir, true)
+}
+
+// plan is PlanFor; strict=false lets a journal without a deployment plan
+// from the current state (DryRun before a deployment).
+func plan(ctx context.Context, tgt *target.Target, runDir string, strict bool) (*Plan, error) {
+	p := &Plan{Env: tgt.Env, RunDir: runDir, Journal: filepath.Join(runDir, journal.FileName)}
+	if tgt.Database == nil {
+		return nil, refuse("the target has no database access (no database: section in %s): the database cannot be restored", tgt.File)
+	}
+	src, err := pgbackup.SourceOf(tgt)
+	if err != nil {
+		return nil, refuse("%v", err)
+	}
+	p.Database = src
+	if tgt.Kube == nil {
+		return nil, refuse("the target has no Kubernetes access (no kube: section in %s): the images cannot be restored", tgt.File)
+	}
+	p.Namespace = tgt.Kube.Namespace
+
+	entries, err := journal.Read(runDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !strict:
+		entries = nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, refuse("no journal in %s (%s missing): the rollback restores what a deployment recorded there; name the run folder of the deployment (RUN=runs/<timestamp>-%s)", runDir, journal.FileName, tgt.Env)
+	case err != nil:
+		return nil, refuse("the journal %s cannot be read: %v", p.Journal, err)
+	}
+	deployEntries := make([]journal.Entry, 0, len(entries))
+	for _, e := range entries {
+		if e.Phase != Phase {
+			deployEntries = append(deployEntries, e)
+		}
+	}
+
+	if err := p.findBackup(tgt, deployEntries, strict); err != nil {
+		return nil, err
+	}
+	cs, err := kube.NewClientset(tgt.Kube.Kubeconfig, tgt.Kube.Context)
+	if err != nil {
+		return nil, refuse("Kubernetes: %v", err)
+	}
+	if err := p.findImages(ctx, tgt, cs, deployEntries, entries, strict); err != nil {
+		return nil, err
+	}
+	p.versions(tgt, deployEntries)
+	if strict && !migrated(deployEntries) {
+		p.Notes = append(p.Notes, "the journal records no migration (Phase 2 did not start): the database schema was not changed by this run; the restore (Step 3, \"If Needed\") may be unnecessary: --skip-database (SKIP_DATABASE=1) keeps the database as it is")
+	}
+	if age := time.Since(p.Backup.Taken); age > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("the database goes back to %s (%s ago): what was written since is not lost but set aside in %s_before_<time>, kept until someone drops it",
+			p.Backup.Taken.Format("2006-01-02 15:04:05 MST"), age.Round(time.Second), src.Database))
+	}
+	return p, nil
+}
+
+// findBackup: the newest ok entry naming a backup (backup.file and
+// backup.sha256, as Step 1.1 writes them; or file and sha256, as checklist
+// item 1 does), proven by its manifest: same sha256, verified, and the file
+// still hashing to it.
+func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bool) error {
+	var named *journal.Entry
+	var file, sum string
+	for i := len(entries) - 1; i >= 0 && named == nil; i-- {
+		e := entries[i]
+		if e.Status != journal.StatusOK {
+			continue
+		}
+		switch {
+		case e.Data[KeyBackupFile] != "":
+			named, file, sum = &entries[i], e.Data[KeyBackupFile], e.Data[KeyBackupSHA256]
+		case e.Data["file"] != "" && e.Data["sha256"] != "":
+			named, file, sum = &entries[i], e.Data["file"], e.Data["sha256"]
+		}
+	}
+	if named == nil {
+		if strict {
+			return refuse("the journal %s names no backup (no ok entry with %s and %s, as Step 1.1 \"Final Database Backup\" records it): there is nothing safe to restore the database from",
+				p.Journal, KeyBackupFile, KeyBackupSHA256)
+		}
+		b, err := pgbackup.LatestVerified(tgt.Backup.Dir, p.Database.Database)
+		if err != nil {
+			return refuse("no verified backup to restore: the journal %s names none and %v (checklist item 1 takes and verifies one)", p.Journal, err)
+		}
+		if err := pgbackup.CheckIntegrity(b); err != nil {
+			return refuse("the newest verified backup cannot be used: %v", err)
+		}
+		p.Backup, p.BackupFrom = b, "newest verified backup in "+tgt.Backup.Dir+" (the journal names none yet)"
+		return nil
+	}
+	from := fmt.Sprintf("journal %s Step %s (%s, %s)", orDash(named.Phase), named.Step, named.Action, named.Time.Format(time.RFC3339))
+	if v := named.Data[KeyBackupVerified]; v != "" && v != "true" {
+		return refuse("the backup %s was not verified (%s=%q in %s): an unverified backup is never restored; verify it (checklist item 1) or take a new one", file, KeyBackupVerified, v, from)
+	}
+	if sum == "" {
+		return refuse("%s names the backup %s without its sha256 (%s): its integrity cannot be proven", from, file, KeyBackupSHA256)
+	}
+	path := file
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(tgt.Backup.Dir, file)
+		if _, err := os.Stat(path); err != nil {
+			path = filepath.Join(p.RunDir, file)
+		}
+	}
+	b, err := pgbackup.ReadManifest(path + ".json")
+	if err != nil {
+		return refuse("the backup %s named by %s has no readable manifest (%v): its row counts and checksums, needed to verify the restore, are unknown", file, from, err)
+	}
+	switch {
+	case b.SHA256 != sum:
+		return refuse("the journal recorded sha256 %s for %s but its manifest says %s: they are not the same backup", short(sum), file, short(b.SHA256))
+	case b.Verified == nil:
+		return refuse("the backup %s (%s) was never verified: its manifest records no successful restore; an unverified backup is never restored (verify it: checklist item 1)", file, from)
+	case b.Database != p.Database.Database:
+		return refuse("the backup %s is of database %s, not %s", file, b.Database, p.Database.Database)
+	}
+	if err := pgbackup.CheckIntegrity(b); err != nil {
+		return refuse("the verified backup named by %s no longer matches: %v", from, err)
+	}
+	p.Backup, p.BackupFrom, p.FromJournal = b, from, true
+	return nil
+}
+
+// findImages: per deployment, the image before the run (the earliest
+// image.before the journal recorded for it), else, when the journal knows
+// the previous version, that version's image; a deployment the run never
+// changed keeps its image. Replicas: the live count, else the newest
+// replicas.before recorded (a rollback interrupted after Step 2), else 1.
+func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes.Interface, deploy, all []journal.Entry, strict bool) error {
+	before := map[string]journal.Entry{}
+	for _, e := range deploy {
+		d := e.Data[KeyDeployment]
+		if d == "" || e.Data[KeyImageBefore] == "" {
+			continue
+		}
+		if _, seen := before[d]; !seen {
+			before[d] = e
+		}
+	}
+	previous := lastData(deploy, KeyPrevious)
+	if previous == "" {
+		for _, e := range before {
+			if tag := Tag(e.Data[KeyImageBefore]); tag != "" {
+				previous = tag
+				break
+			}
+		}
+	}
+	for _, svc := range tgt.Services {
+		img := Image{Deployment: svc.Name, Container: svc.Name}
+		d, err := cs.AppsV1().Deployments(p.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
+		if err != nil {
+			return refuse("deployment %s/%s cannot be read: %v", p.Namespace, svc.Name, err)
+		}
+		found := false
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name == img.Container {
+				img.Current, found = c.Image, true
+			}
+		}
+		if !found {
+			return refuse("deployment %s/%s has no container %s: the images cannot be set", p.Namespace, svc.Name, img.Container)
+		}
+		switch e, ok := before[svc.Name]; {
+		case ok:
+			img.Previous, img.PreviousFrom = e.Data[KeyImageBefore], fmt.Sprintf("journal Step %s %s", e.Step, KeyImageBefore)
+		case previous != "" && svc.Image != "":
+			img.Previous, img.PreviousFrom = svc.Image+":"+previous, "the previous version "+previous+" (no image recorded for it)"
+		default:
+			img.Previous, img.PreviousFrom = img.Current, "unchanged by the run (no image recorded for it)"
+		}
+		live := int32(1)
+		if d.Spec.Replicas != nil {
+			live = *d.Spec.Replicas
+		}
+		switch r, from := recordedReplicas(all, svc.Name); {
+		case live > 0:
+			img.Replicas, img.ReplicasFrom = live, "live"
+		case r > 0:
+			img.Replicas, img.ReplicasFrom = r, from
+		default:
+			img.Replicas, img.ReplicasFrom = 1, "unknown (0 now, none recorded): 1"
+			p.Notes = append(p.Notes, fmt.Sprintf("%s runs 0 replicas and the journal records no earlier count: it is scaled back to 1; scale it to its usual count afterwards (kubectl scale deployment/%s --replicas=N)", svc.Name, svc.Name))
+		}
+		p.Images = append(p.Images, img)
+	}
+	if strict && len(before) == 0 && previous == "" {
+		p.Notes = append(p.Notes, "the journal records no image change (Phase 3 did not start): the images stay as they are; only the database is restored")
+	}
+	return nil
+}
+
+// migrated reports whether the journal records Phase 2 starting (any
+// status: a migration that failed half-way changed the database too).
+func migrated(entries []journal.Entry) bool {
+	for _, e := range entries {
+		if e.Phase == "phase2" && (e.Status == journal.StatusOK || e.Status == journal.StatusFailed || e.Status == journal.StatusStarted) {
+			return true
+		}
+	}
+	return false
+}
+
+func recordedReplicas(entries []journal.Entry, deployment string) (int32, string) {
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if e.Data[KeyDeployment] != deployment {
+			continue
+		}
+		if n, err := strconv.Atoi(e.Data[KeyReplicasBefore]); err == nil && n > 0 {
+			return int32(n), fmt.Sprintf("journal %s Step %s %s", orDash(e.Phase), e.Step, KeyReplicasBefore)
+		}
+	}
+	return 0, ""
+}
+
+func (p *Plan) versions(tgt *target.Target, deploy []journal.Entry) {
+	p.From = lastData(deploy, KeyVersion)
+	if p.From == "" {
+		for _, img := range p.Images {
+			if img.Current != img.Previous {
+				p.From = Tag(img.Current)
+			}
+		}
+	}
+	if p.From == "" {
+		p.From = tgt.Version
+	}
+	tags := map[string]bool{}
+	for _, img := range p.Images {
+		tags[Tag(img.Previous)] = true
+	}
+	if len(tags) == 1 {
+		for t := range tags {
+			p.To = t
+		}
+	} else {
+		var parts []string
+		for _, img := range p.Images {
+			parts = append(parts, img.Deployment+" "+Tag(img.Previous))
+		}
+		p.To = strings.Join(parts, ", ")
+	}
+}
+
+// Changed lists the deployments whose image the rollback changes.
+func (p *Plan) Changed() []Image {
+	var out []Image
+	for _, img := range p.Images {
+		if img.Current != img.Previous {
+			out = append(out, img)
+		}
+	}
+	return out
+}
+
+// Tag is an image's tag: granter/backend-core:v1.9.0 -> v1.9.0.
+func Tag(image string) string {
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[i+1:]
+	}
+	return ""
+}
+
+func lastData(entries []journal.Entry, key string) string {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if v := entries[i].Data[key]; v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func short(sha string) string {
+	if len(sha) > 16 {
+		return sha[:16] + "…"
+	}
+	return sha
+}
+
+// PlannedStep is one step of the ROLLBACK PROCEDURE as this plan does it,
+// with the runbook's manual command.
+type PlannedStep struct {
+	N      int
+	Name   string // notify, scale-down, restore, set-image, rollout, smoke
+	Title  string // the runbook's words
+	What   []string
+	Manual []string
+}
+
+// Steps are the seven steps for this plan.
+func (p *Plan) Steps() []PlannedStep {
+	ns := p.Namespace
+	var down, up, set, rollout, what2, what4, what5 []string
+	for _, img := range p.Images {
+		down = append(down, fmt.Sprintf("kubectl -n %s scale deployment/%s --replicas=0", ns, img.Deployment))
+		what2 = append(what2, fmt.Sprintf("%s: 0 replicas (now %d), wait until no pod is left", img.Deployment, img.Replicas))
+		if img.Current != img.Previous {
+			set = append(set, fmt.Sprintf("kubectl -n %s set image deployment/%s %s=%s", ns, img.Deployment, img.Container, img.Previous))
+			what4 = append(what4, fmt.Sprintf("%s: %s -> %s (%s), then %d replicas (%s)", img.Deployment, img.Current, img.Previous, img.PreviousFrom, img.Replicas, img.ReplicasFrom))
+		} else {
+			what4 = append(what4, fmt.Sprintf("%s: keeps %s (%s), then %d replicas (%s)", img.Deployment, img.Current, img.PreviousFrom, img.Replicas, img.ReplicasFrom))
+		}
+		up = append(up, fmt.Sprintf("kubectl -n %s scale deployment/%s --replicas=%d", ns, img.Deployment, img.Replicas))
+		rollout = append(rollout, fmt.Sprintf("kubectl -n %s rollout status deployment/%s --timeout=5m", ns, img.Deployment))
+		what5 = append(what5, fmt.Sprintf("%s: rollout complete, /health answers 200 at %s", img.Deployment, Tag(img.Previous)))
+	}
+	db := p.Database.Database
+	b := p.Backup
+	return []PlannedStep{
+		{1, "notify", "Notify Team", []string{`send "ROLLBACK IN PROGRESS" to the team channel`}, nil},
+		{2, "scale-down", "Scale Down New Deployment", what2, down},
+		{3, "restore", "Rollback Database", []string{
+			fmt.Sprintf("restore %s (%s, sha256 %s, taken %s, verified %s; %d tables, %d rows) into a NEW database, verify every table's row count and checksum against its manifest, then switch names: %s becomes %s_before_<time> (kept), the restored one becomes %s",
+				filepath.Base(b.Path), pgbackup.MB(b.Size), short(b.SHA256), b.Taken.Format(time.RFC3339), verifiedAt(b), len(b.Tables), b.Rows(), db, db, db),
+			"backup named by " + p.BackupFrom,
+		}, []string{
+			fmt.Sprintf("createdb %s_restore && pg_restore --no-owner --exit-on-error -d %s_restore %s", db, db, filepath.Base(b.Path)),
+			fmt.Sprintf(`psql -d postgres -c 'ALTER DATABASE %s RENAME TO %s_before; ALTER DATABASE %s_restore RENAME TO %s'`, db, db, db, db),
+		}},
+		{4, "set-image", "Restore Previous Version", what4, append(set, up...)},
+		{5, "rollout", "Verify Rollback", what5, rollout},
+		{6, "smoke", "Run Smoke Tests", []string{"the five flows (auth, search, scraper, ia, health) against " + p.To}, []string{"go test -count=1 ./smoke  (npm run test:smoke)"}},
+		{7, "notify", "Notify Stakeholders", []string{fmt.Sprintf(`send "ROLLBACK COMPLETE - System stable on %s"; escalate for post-mortem analysis`, p.To)}, nil},
+	}
+}
+
+func verifiedAt(b pgbackup.Backup) string {
+	if b.Verified == nil {
+		return "never"
+	}
+	return b.Verified.At.Format(time.RFC3339)
+}
+
+// Write prints the plan: what will be restored, each step with its manual
+// command, and the notes.
+func (p *Plan) Write(w io.Writer) {
+	fmt.Fprintf(w, "rollback plan for %s: %s -> %s (run folder %s)\n", p.Env, orDash(p.From), orDash(p.To), p.RunDir)
+	if !p.FromJournal {
+		fmt.Fprintf(w, "  (the journal %s records no deployment: planned from the current state)\n", p.Journal)
+	}
+	for _, s := range p.Steps() {
+		fmt.Fprintf(w, "Step %d: %s (%s)\n", s.N, s.Title, s.Name)
+		for _, l := range s.What {
+			fmt.Fprintf(w, "  - %s\n", l)
+		}
+		for _, l := range s.Manual {
+			fmt.Fprintf(w, "    $ %s\n", l)
+		}
+	}
+	notes := append([]string(nil), p.Notes...)
+	sort.Strings(notes)
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}

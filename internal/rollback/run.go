@@ -1,0 +1,527 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/granter/runbook/internal/checklist"
+	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/notify"
+	"github.com/granter/runbook/internal/pgbackup"
+	"github.com/granter/runbook/internal/progress"
+	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/smoke"
+)
+
+// NotifyTimeout bounds one team message.
+const NotifyTimeout = 10 * time.Second
+
+// Options are a rollback's settings; RunDir is required.
+type Options struct {
+	// RunDir is the deployment's run folder: its journal says what to
+	// restore, and the rollback appends its own entries there (phase
+	// "rollback").
+	RunDir string
+	// Journal, when the caller already has RunDir's journal open (the
+	// deploy CLI with AUTO_ROLLBACK), is used instead of opening it again.
+	Journal *journal.Journal
+	// Confirm is the word given with CONFIRM=<word> or --confirm=<word>;
+	// it must equal the target's confirm setting when it has one.
+	Confirm string
+	// DryRun prints the plan with the manual command of every step and
+	// changes nothing (no journal entry, no message).
+	DryRun bool
+	// Out receives the plan, a line per step and the progress of the long
+	// ones (default: nowhere).
+	Out io.Writer
+	// SkipDatabase leaves Step 3 out ("Rollback Database (If Needed)"):
+	// the database stays as it is. Default: restored.
+	SkipDatabase bool
+	// Smoke are what Step 6's flows may use beyond the endpoints (the AI
+	// provider outage switch, locally).
+	Smoke smoke.Options
+	// Reason is why the rollback runs ("watch round 3: error rate 4.9% >
+	// 1%"); it goes into the team message and the journal.
+	Reason string
+	// RecordPath receives the checklist.RollbackRecord of this run
+	// (checklist item 6 reads the staging one); default DefaultRecordPath.
+	RecordPath string
+}
+
+// StepResult is one step of a run.
+type StepResult struct {
+	N        int
+	Name     string // notify, scale-down, restore, set-image, rollout, smoke
+	Title    string
+	Started  time.Time
+	Duration time.Duration
+	Status   string // journal.StatusOK, StatusFailed, StatusSkipped
+	Err      error
+}
+
+// Result is what a rollback did and how long each step took.
+type Result struct {
+	Plan     *Plan
+	Steps    []StepResult
+	Started  time.Time
+	Total    time.Duration
+	Budget   time.Duration // thresholds.rollbackBudget (the runbook's 15 minutes)
+	Restored *pgbackup.Restored
+	Smoke    []flow.Result
+	Warnings []string
+}
+
+// Step returns the result of the named step (the last one of that name).
+func (r Result) Step(name string) (StepResult, bool) {
+	for i := len(r.Steps) - 1; i >= 0; i-- {
+		if r.Steps[i].Name == name {
+			return r.Steps[i], true
+		}
+	}
+	return StepResult{}, false
+}
+
+// Confirmed says why a destructive step may not run on tgt with the word
+// given: nil when the target needs no confirmation or word matches.
+func Confirmed(tgt *target.Target, word string) error {
+	if tgt.Confirm == "" || word == tgt.Confirm {
+		return nil
+	}
+	given := "none was given"
+	if word != "" {
+		given = fmt.Sprintf("%q was given", word)
+	}
+	return refuse("rolling back %s replaces its database and its images: confirm with CONFIRM=%s (make) or --confirm=%s (runbook rollback); %s",
+		tgt.Env, tgt.Confirm, tgt.Confirm, given)
+}
+
+// DryRun is the rollback as a plan only, for checklist item 6 ("Rollback
+// scripts prepared", "Previous version identified"): it reads the journal
+// of runDir (or, before any deployment, the current state: the images
+// running now, the newest verified backup), the backup's manifest and file,
+// and the Deployments, prints the plan with each step's manual command to
+// standard output and changes nothing. The error is a *RefusedError when
+// no rollback would be possible.
+func DryRun(ctx context.Context, tgt *target.Target, runDir string) error {
+	p, err := plan(ctx, tgt, runDir, false)
+	if err != nil {
+		return err
+	}
+	p.Write(os.Stdout)
+	return nil
+}
+
+// Run is the ROLLBACK PROCEDURE, Steps 1 to 7, for the deployment recorded
+// in opts.RunDir. It refuses, before changing anything, without a verified
+// backup named by the journal, or without the confirmation the target
+// asks for. Each step is printed, timed and journaled; the first step that
+// fails stops the rollback (exit code Rollback), says so to the team and
+// prints how to recover by hand. Team messages that fail do not stop it:
+// they are reported as warnings (tell the team by other means).
+func Run(ctx context.Context, tgt *target.Target, opts Options) (Result, error) {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if opts.RunDir == "" {
+		return Result{}, refuse("no run folder: name the deployment's (RUN=runs/<timestamp>-%s)", tgt.Env)
+	}
+	p, err := PlanFor(ctx, tgt, opts.RunDir)
+	if err != nil {
+		fmt.Fprintf(out, "%v\n", err)
+		return Result{}, err
+	}
+	p.Write(out)
+	if opts.DryRun {
+		fmt.Fprintln(out, "rollback: dry run: nothing was changed")
+		return Result{Plan: p}, nil
+	}
+	if err := Confirmed(tgt, opts.Confirm); err != nil {
+		fmt.Fprintf(out, "%v\n", err)
+		return Result{Plan: p}, err
+	}
+	if opts.RecordPath == "" {
+		opts.RecordPath = DefaultRecordPath(tgt, opts.RunDir, p.From)
+	}
+	cs, err := kube.NewClientset(tgt.Kube.Kubeconfig, tgt.Kube.Context)
+	if err != nil {
+		return Result{Plan: p}, exitcode.Wrap(exitcode.Rollback, err)
+	}
+	j := opts.Journal
+	if j == nil {
+		if j, err = journal.Open(opts.RunDir, filepath.Base(opts.RunDir), tgt.Env, tgt.Redact); err != nil {
+			return Result{Plan: p}, exitcode.Wrap(exitcode.Rollback, err)
+		}
+		defer j.Close()
+	}
+	r := &runner{tgt: tgt, opts: opts, plan: p, cs: cs, j: j, out: out,
+		res: Result{Plan: p, Started: time.Now(), Budget: tgt.Thresholds.RollbackBudget}}
+	if tgt.Webhook != nil && !tgt.Webhook.URL.IsZero() {
+		r.team = notify.New(tgt.Webhook.URL.Reveal(), tgt.Webhook.Channel, NotifyTimeout)
+	}
+	err = r.run(ctx)
+	r.res.Total = time.Since(r.res.Started)
+	r.summary(err)
+	r.record(err)
+	if err != nil {
+		return r.res, exitcode.Wrap(exitcode.Rollback, err)
+	}
+	return r.res, nil
+}
+
+type runner struct {
+	tgt  *target.Target
+	opts Options
+	plan *Plan
+	cs   kubernetes.Interface
+	j    *journal.Journal
+	team *notify.Client
+	out  io.Writer
+	res  Result
+}
+
+func (r *runner) run(ctx context.Context) error {
+	p := r.plan
+	steps := p.Steps()
+	why := ""
+	if r.opts.Reason != "" {
+		why = " — " + r.opts.Reason
+	}
+	r.message(ctx, steps[0], fmt.Sprintf("ROLLBACK IN PROGRESS — %s: %s -> %s%s", r.tgt.Env, orDash(p.From), orDash(p.To), why))
+
+	if err := r.step(ctx, steps[1], r.scaleDown); err != nil {
+		return err
+	}
+	restore := r.restore
+	if r.opts.SkipDatabase {
+		restore = nil
+	}
+	if err := r.step(ctx, steps[2], restore); err != nil {
+		return err
+	}
+	if err := r.step(ctx, steps[3], r.setImages); err != nil {
+		return err
+	}
+	if err := r.step(ctx, steps[4], r.rollout); err != nil {
+		return err
+	}
+	if err := r.step(ctx, steps[5], r.smoke); err != nil {
+		return err
+	}
+	r.message(ctx, steps[6], fmt.Sprintf("ROLLBACK COMPLETE - System stable on %s. Escalate for post-mortem analysis.", p.To))
+	return nil
+}
+
+// stepFunc does one step and returns the journal entries that describe it
+// (one per deployment, or one); the runner times and records them.
+type stepFunc func(ctx context.Context) ([]map[string]string, error)
+
+// step runs one step: prints it, times it, journals it. A nil fn is a
+// step left out (skipped, journaled as such).
+func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
+	res := StepResult{N: s.N, Name: s.Name, Title: s.Title, Started: time.Now()}
+	fmt.Fprintf(r.out, "rollback: Step %d: %s…\n", s.N, s.Title)
+	var data []map[string]string
+	var err error
+	if fn == nil {
+		res.Status = journal.StatusSkipped
+		err = nil
+	} else {
+		data, err = fn(ctx)
+		res.Status = journal.StatusOK
+		if err != nil {
+			res.Status, res.Err = journal.StatusFailed, err
+		}
+	}
+	res.Duration = time.Since(res.Started)
+	r.res.Steps = append(r.res.Steps, res)
+	if len(data) == 0 {
+		data = []map[string]string{{}}
+	}
+	for _, d := range data {
+		e := journal.Entry{Phase: Phase, Step: strconv.Itoa(s.N), Action: s.Title + " (" + s.Name + ")",
+			Manual: strings.Join(s.Manual, "; "), Status: res.Status, Started: res.Started, Duration: res.Duration, Data: d}
+		if d[KeyDeployment] != "" {
+			e.Action += ": " + d[KeyDeployment]
+		}
+		if fn == nil {
+			e.Error = "left out: --skip-database (the runbook's \"If Needed\")"
+		}
+		if err != nil {
+			e.Error = err.Error()
+			d["class"] = "rollback"
+		}
+		r.journal(e)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(r.out, "rollback: Step %d: %s FAILED after %s: %v\n", s.N, s.Title, res.Duration.Round(time.Millisecond), r.tgt.Redact(err.Error()))
+		return fmt.Errorf("Step %d (%s): %w", s.N, s.Title, err)
+	case fn == nil:
+		fmt.Fprintf(r.out, "rollback: Step %d: %s skipped (--skip-database)\n", s.N, s.Title)
+	default:
+		fmt.Fprintf(r.out, "rollback: Step %d: %s done in %s\n", s.N, s.Title, res.Duration.Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (r *runner) journal(e journal.Entry) {
+	if err := r.j.Add(e); err != nil {
+		r.warn("journal: %v", err)
+	}
+}
+
+func (r *runner) warn(format string, args ...any) {
+	w := r.tgt.Redact(fmt.Sprintf(format, args...))
+	r.res.Warnings = append(r.res.Warnings, w)
+	fmt.Fprintf(r.out, "rollback: WARNING: %s\n", w)
+}
+
+// message is Steps 1 and 7 (and the failure message): a team message that
+// does not stop the rollback when it fails.
+func (r *runner) message(ctx context.Context, s PlannedStep, text string) {
+	res := StepResult{N: s.N, Name: s.Name, Title: s.Title, Started: time.Now(), Status: journal.StatusOK}
+	var err error
+	switch {
+	case r.team == nil:
+		res.Status, err = journal.StatusSkipped, errors.New("the target has no team channel (webhook)")
+	default:
+		mctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
+		err = r.team.Send(mctx, text)
+		cancel()
+		if err != nil {
+			// Not delivered: recorded as not done (skipped is never counted
+			// as success), not as a failed rollback: the system is what
+			// matters; the team must be told by other means.
+			res.Status = journal.StatusSkipped
+		}
+	}
+	res.Duration, res.Err = time.Since(res.Started), err
+	r.res.Steps = append(r.res.Steps, res)
+	e := journal.Entry{Phase: Phase, Step: strconv.Itoa(s.N), Action: s.Title + `: "` + text + `"`, Status: res.Status,
+		Started: res.Started, Duration: res.Duration, Data: map[string]string{"message": text}}
+	if s.N == 7 {
+		e.Data["rollback.total"] = time.Since(r.res.Started).Round(time.Second).String()
+		e.Data["rollback.budget"] = r.tgt.Thresholds.RollbackBudget.String()
+		e.Data[KeyVersion] = r.plan.To
+	}
+	if err != nil {
+		e.Error = "team NOT notified: " + err.Error()
+		r.warn("Step %d: the team was NOT notified (%v): tell them by other means: %q", s.N, err, text)
+	} else {
+		fmt.Fprintf(r.out, "rollback: Step %d: %s: sent %q\n", s.N, s.Title, text)
+	}
+	r.journal(e)
+}
+
+// scaleDown is Step 2: every deployment to 0, then wait until no pod is
+// left (the services' database sessions end with them).
+func (r *runner) scaleDown(ctx context.Context) ([]map[string]string, error) {
+	ns := r.plan.Namespace
+	var data []map[string]string
+	for _, img := range r.plan.Images {
+		if err := kube.Scale(ctx, r.cs, ns, img.Deployment, 0); err != nil {
+			return data, err
+		}
+		data = append(data, map[string]string{KeyDeployment: img.Deployment, KeyReplicasBefore: strconv.Itoa(int(img.Replicas)), "replicas": "0"})
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.tgt.Thresholds.RolloutTimeout)
+	defer cancel()
+	prog := progress.New(r.out, "rollback: waiting for the pods to end", int64(len(r.plan.Images)), progress.In(progress.Count("deployments without pods")))
+	err := r.each(func(img Image) error {
+		if err := kube.WaitNoPods(wctx, r.cs, ns, img.Deployment); err != nil {
+			return err
+		}
+		prog.Add(1)
+		prog.Note("%s: no pod left", img.Deployment)
+		return nil
+	})
+	_ = prog.Done(map[bool]string{true: "done", false: "FAILED"}[err == nil])
+	return data, err
+}
+
+// each runs fn for every deployment at once and joins the errors.
+func (r *runner) each(fn func(Image) error) error {
+	errs := make([]error, len(r.plan.Images))
+	var wg sync.WaitGroup
+	for i, img := range r.plan.Images {
+		wg.Go(func() { errs[i] = fn(img) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// restore is Step 3: pgbackup.Restore, into a new database verified
+// against the manifest, then switched in by renaming.
+func (r *runner) restore(ctx context.Context) ([]map[string]string, error) {
+	b := r.plan.Backup
+	prog := progress.New(r.out, "rollback: restoring "+filepath.Base(b.Path)+" into a new database", b.Size)
+	res, err := pgbackup.Restore(ctx, b, r.plan.Database, pgbackup.WithProgress(func(pp pgbackup.Progress) {
+		switch pp.Stage {
+		case "restoring":
+			prog.Update(pp.Bytes)
+			if pp.Total > 0 && pp.Bytes >= pp.Total && !pp.Done {
+				prog.Note("file read; pg_restore builds the indexes and constraints")
+			}
+		case "comparing":
+			prog.Note("comparing every table's rows and checksum with the manifest, %s", pp.Elapsed.Round(time.Second))
+		}
+	}, 2*time.Second))
+	_ = prog.Done(map[bool]string{true: "restored, verified, switched", false: "FAILED"}[err == nil])
+	d := map[string]string{KeyBackupFile: b.Path, KeyBackupSHA256: b.SHA256, "backup.taken": b.Taken.Format(time.RFC3339), "database": r.plan.Database.Database}
+	if err != nil {
+		return []map[string]string{d}, err
+	}
+	r.res.Restored = &res
+	d["database.previous"] = res.Previous
+	d["tables"] = strconv.Itoa(res.Verification.Tables)
+	d["rows"] = strconv.FormatInt(res.Verification.Rows, 10)
+	d["restore"] = res.Verification.Restore.Round(time.Millisecond).String()
+	d["compare"] = res.Verification.Compare.Round(time.Millisecond).String()
+	d["verified"] = "every table's row count and checksum equal the backup's manifest"
+	fmt.Fprintf(r.out, "rollback: %s restored: %d tables, %d rows, counts and checksums equal the backup's (restore %s, compare %s); the database as it was is kept as %s\n",
+		res.Database, res.Verification.Tables, res.Verification.Rows, res.Verification.Restore.Round(time.Millisecond), res.Verification.Compare.Round(time.Millisecond), orDash(res.Previous))
+	return []map[string]string{d}, nil
+}
+
+// setImages is Step 4: the previous image on every deployment that
+// changed, then the replicas back (Step 2 left them at 0).
+func (r *runner) setImages(ctx context.Context) ([]map[string]string, error) {
+	ns := r.plan.Namespace
+	var data []map[string]string
+	for _, img := range r.plan.Images {
+		if img.Current != img.Previous {
+			if err := kube.SetImage(ctx, r.cs, ns, img.Deployment, img.Container, img.Previous); err != nil {
+				return data, err
+			}
+		}
+		if err := kube.Scale(ctx, r.cs, ns, img.Deployment, img.Replicas); err != nil {
+			return data, err
+		}
+		data = append(data, map[string]string{KeyDeployment: img.Deployment, KeyImageBefore: img.Current, KeyImageAfter: img.Previous,
+			"replicas": strconv.Itoa(int(img.Replicas))})
+		fmt.Fprintf(r.out, "rollback: %s: image %s, %d replicas\n", img.Deployment, img.Previous, img.Replicas)
+	}
+	return data, nil
+}
+
+// rollout is Step 5: every rollout complete (kubectl rollout status
+// --timeout=5m), then every service answering its health check at the
+// previous version.
+func (r *runner) rollout(ctx context.Context) ([]map[string]string, error) {
+	ns := r.plan.Namespace
+	wctx, cancel := context.WithTimeout(ctx, r.tgt.Thresholds.RolloutTimeout)
+	defer cancel()
+	prog := progress.New(r.out, "rollback: rollouts", int64(len(r.plan.Images)), progress.In(progress.Count("complete")))
+	var mu sync.Mutex
+	data := map[string]map[string]string{}
+	err := r.each(func(img Image) error {
+		err := kube.WaitRollout(wctx, r.cs, ns, img.Deployment, kube.WithProgress(func(rp kube.RolloutProgress) { prog.Note("%s", rp) }))
+		if err != nil {
+			return err
+		}
+		prog.Add(1)
+		version, err := waitHealthy(wctx, r.tgt, img.Deployment, Tag(img.Previous))
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		data[img.Deployment] = map[string]string{KeyDeployment: img.Deployment, "rollout": "complete", "health": "200", KeyVersion: version}
+		mu.Unlock()
+		return nil
+	})
+	_ = prog.Done(map[bool]string{true: "complete, every service healthy at " + r.plan.To, false: "FAILED"}[err == nil])
+	var out []map[string]string
+	for _, img := range r.plan.Images {
+		if d, ok := data[img.Deployment]; ok {
+			out = append(out, d)
+		}
+	}
+	return out, err
+}
+
+// smoke is Step 6: the five flows of Step 4.1 against the previous version.
+func (r *runner) smoke(ctx context.Context) ([]map[string]string, error) {
+	results := smoke.RunAll(ctx, r.tgt, r.opts.Smoke)
+	r.res.Smoke = results
+	d := map[string]string{}
+	var errs []error
+	for _, res := range results {
+		status := "passed"
+		if err := res.Err(); err != nil {
+			status = "failed"
+			errs = append(errs, err)
+		}
+		d["smoke."+res.Flow] = status
+		fmt.Fprintf(r.out, "rollback: smoke %s: %s in %s\n", res.Flow, status, res.Duration.Round(time.Millisecond))
+	}
+	return []map[string]string{d}, errors.Join(errs...)
+}
+
+// summary prints each step's time and the total against the runbook's
+// estimate; on failure, how to recover by hand.
+func (r *runner) summary(err error) {
+	fmt.Fprintf(r.out, "rollback: step times:\n")
+	for _, s := range r.res.Steps {
+		fmt.Fprintf(r.out, "  Step %d %-10s %-8s %s\n", s.N, s.Name, s.Status, s.Duration.Round(time.Millisecond))
+	}
+	fmt.Fprintf(r.out, "rollback: total %s (the runbook's estimate: %s)\n", r.res.Total.Round(time.Millisecond), r.res.Budget)
+	if r.res.Budget > 0 && r.res.Total > r.res.Budget {
+		r.warn("the rollback took %s, longer than the runbook's estimate of %s: update checklist item 6's estimate", r.res.Total.Round(time.Second), r.res.Budget)
+	}
+	if err == nil {
+		fmt.Fprintf(r.out, "rollback: COMPLETE: %s on %s, database restored from %s\n", r.tgt.Env, r.plan.To, filepath.Base(r.plan.Backup.Path))
+		return
+	}
+	if r.team != nil {
+		mctx, cancel := context.WithTimeout(context.Background(), NotifyTimeout)
+		text := fmt.Sprintf("ROLLBACK FAILED on %s — %v — escalate now (Database Admin, Infrastructure Lead)", r.tgt.Env, err)
+		if serr := r.team.Send(mctx, r.tgt.Redact(text)); serr != nil {
+			r.warn("the team was NOT told the rollback failed (%v): call the escalation contacts", serr)
+		}
+		cancel()
+	}
+	fmt.Fprintf(r.out, "rollback: FAILED: %v\n", r.tgt.Redact(err.Error()))
+	fmt.Fprintf(r.out, "rollback: what is true now: the steps above marked ok were done; the database is either the old one or the verified restored one (never half-restored).\n")
+	fmt.Fprintf(r.out, "rollback: fix the cause and run it again (it resumes from the journal: the replicas recorded in Step 2 are kept), or finish by hand:\n")
+	for _, s := range r.plan.Steps() {
+		for _, m := range s.Manual {
+			fmt.Fprintf(r.out, "    $ %s\n", m)
+		}
+	}
+}
+
+// record writes the checklist.RollbackRecord (checklist item 6 reads the
+// staging one).
+func (r *runner) record(err error) {
+	if r.opts.RecordPath == "" {
+		return
+	}
+	rec := checklist.RollbackRecord{Env: r.tgt.Env, Version: r.plan.From, To: r.plan.To, Result: checklist.RollbackSucceeded,
+		At: time.Now().UTC(), Duration: r.res.Total, Steps: map[string]time.Duration{}}
+	for _, s := range r.res.Steps {
+		rec.Steps[s.Name] += s.Duration
+	}
+	if err != nil {
+		rec.Result = "failed"
+		rec.Problems = append(rec.Problems, r.tgt.Redact(err.Error()))
+	}
+	if werr := checklist.WriteJSON(r.opts.RecordPath, rec); werr != nil {
+		r.warn("rollback record %s: %v", r.opts.RecordPath, werr)
+		return
+	}
+	fmt.Fprintf(r.out, "rollback: record written to %s\n", r.opts.RecordPath)
+}

@@ -1,0 +1,174 @@
+package rollback
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/monitor"
+	"github.com/granter/runbook/internal/target"
+)
+
+// Command is the exact command that rolls back the deployment recorded in
+// runDir on tgt, as the deploy and the watch print it when the rollback
+// rule fires and AUTO_ROLLBACK is off.
+func Command(tgt *target.Target, runDir string) string {
+	cmd := "make rollback ENV=" + tgt.Env
+	if tgt.Confirm != "" {
+		cmd += " CONFIRM=" + tgt.Confirm
+	}
+	return cmd + " RUN=" + runDir
+}
+
+// OnTrigger is what the deploy (after the postdeploy gate) and the watch
+// do when they have seen a problem: when the rollback rule did not fire,
+// nothing (it returns false). When it fired: with auto (AUTO_ROLLBACK=1)
+// it runs the rollback of opts.RunDir and returns true with Run's error;
+// without, it prints the rule and the exact command to run, and returns
+// false.
+func OnTrigger(ctx context.Context, tgt *target.Target, d monitor.Decision, auto bool, opts Options) (ran bool, err error) {
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if !d.Rollback {
+		return false, nil
+	}
+	if !auto {
+		fmt.Fprintf(out, "runbook: %s\nrunbook: ROLLBACK PROCEDURE: run now:\n    %s\n", d.Reason, Command(tgt, opts.RunDir))
+		return false, nil
+	}
+	fmt.Fprintf(out, "runbook: %s\nrunbook: AUTO_ROLLBACK=1: starting the rollback\n", d.Reason)
+	if opts.Reason == "" {
+		opts.Reason = d.Reason
+	}
+	_, err = Run(ctx, tgt, opts)
+	return true, err
+}
+
+// FindRunDir returns the newest run folder under root (runs/) for env
+// (named <timestamp>-<env>) whose journal names a backup: the deployment a
+// rollback undoes when no RUN is given.
+func FindRunDir(root, env string) (string, error) {
+	dirs, err := filepath.Glob(filepath.Join(root, "*-"+env))
+	if err != nil {
+		return "", err
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, d := range dirs {
+		entries, err := journal.Read(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if e.Phase != Phase && e.Status == journal.StatusOK && (e.Data[KeyBackupFile] != "" || (e.Data["file"] != "" && e.Data["sha256"] != "")) {
+				return d, nil
+			}
+		}
+	}
+	return "", refuse("no run folder in %s for %s has a journal naming a backup (runs/<timestamp>-%s/journal.jsonl with Step 1.1's %s): name the deployment's with RUN= (--run-dir)", root, env, env, KeyBackupFile)
+}
+
+// DefaultRecordPath is where a rollback on tgt writes its
+// checklist.RollbackRecord for checklist item 6: the staging record
+// (staging.rollbackRecord) when tgt is the cluster that section describes
+// (kube.context equal to staging.kubeContext), so a rollback rehearsed on
+// staging proves "Rollback tested (on staging)" for the production
+// deployment of the same version; else the run folder's rollback.json.
+func DefaultRecordPath(tgt *target.Target, runDir, version string) string {
+	if tgt.Staging.RollbackRecord != "" && tgt.Kube != nil && tgt.Staging.KubeContext != "" &&
+		tgt.Kube.Context == tgt.Staging.KubeContext && version != "" {
+		return tgt.Staging.RollbackRecordFor(version)
+	}
+	return filepath.Join(runDir, "rollback.json")
+}
+
+// DecideFromJournal applies the rollback rule to what Phase 4 journaled in
+// a run: a failed Step 4.1 names the broken flows (Data smoke.flows, "auth
+// failed, search passed, ..."; the failed step alone when the flows are
+// not listed), and the newest Phase 4 error_rate (a ratio or a percentage)
+// is the error rate. It is what the deploy applies after its postdeploy
+// gate: monitor.Decide on the journal's evidence.
+func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.Decision {
+	rate := math.NaN()
+	var broken []string
+	for _, e := range entries {
+		if e.Phase != "phase4" {
+			continue
+		}
+		if v, ok := parseRatio(e.Data["error_rate"]); ok {
+			rate = v
+		}
+		if e.Step == "4.1" && e.Status == journal.StatusFailed {
+			flows := failedFlows(e.Data["smoke.flows"])
+			if len(flows) == 0 {
+				flows = []string{"smoke (Step 4.1 failed: " + firstLine(e.Error) + ")"}
+			}
+			broken = append(broken, flows...)
+		}
+	}
+	return monitor.Decide(rate, broken, th)
+}
+
+// failedFlows reads "auth failed, Search passed, ..." (in-process and go
+// test gates write it so).
+func failedFlows(list string) []string {
+	var out []string
+	for _, part := range strings.Split(list, ",") {
+		f := strings.Fields(part)
+		if len(f) == 2 && strings.HasPrefix(strings.ToLower(f[1]), "fail") {
+			out = append(out, strings.ToLower(f[0]))
+		}
+	}
+	return out
+}
+
+func parseRatio(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	div := 1.0
+	if strings.HasSuffix(s, "%") {
+		s, div = strings.TrimSpace(strings.TrimSuffix(s, "%")), 100
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v / div, true
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}
+
+// AfterDeploy is AUTO_ROLLBACK for `make deploy`: called when the
+// deployment stopped at a Phase 4 gate, it reads the run's journal,
+// applies the rule (DecideFromJournal) and, through OnTrigger, runs the
+// rollback (auto) or prints its exact command. opts.RunDir is the run
+// folder; opts.Journal may be the deploy's open journal.
+func AfterDeploy(ctx context.Context, tgt *target.Target, auto bool, opts Options) (monitor.Decision, bool, error) {
+	entries, err := journal.Read(opts.RunDir)
+	if err != nil {
+		return monitor.Decision{}, false, err
+	}
+	d := DecideFromJournal(entries, tgt.Thresholds)
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if !d.Rollback {
+		fmt.Fprintf(out, "runbook: %s\n", d.Reason)
+		return d, false, nil
+	}
+	ran, err := OnTrigger(ctx, tgt, d, auto, opts)
+	return d, ran, err
+}

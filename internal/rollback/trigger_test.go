@@ -1,0 +1,61 @@
+package rollback
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/target"
+)
+
+func TestDecideFromJournal(t *testing.T) {
+	th := target.Thresholds{ErrorRate: 0.001, RollbackErrorRate: 0.01, APIP95: 200 * time.Millisecond}
+	e := func(step, status string, data map[string]string) journal.Entry {
+		return journal.Entry{Phase: "phase4", Step: step, Status: status, Data: data}
+	}
+	for _, tc := range []struct {
+		name    string
+		entries []journal.Entry
+		want    bool
+		reason  string
+	}{
+		{"healthy", []journal.Entry{e("4.1", "ok", map[string]string{"smoke.flows": "auth passed, search passed"}), e("4.5", "ok", map[string]string{"error_rate": "0.0002"})}, false, "not met"},
+		{"a broken flow", []journal.Entry{e("4.1", "failed", map[string]string{"smoke.flows": "Auth failed, Search passed, Scraper passed"})}, true, "core functionality broken: auth"},
+		{"a failed 4.1 without flows", []journal.Entry{e("4.1", "failed", nil)}, true, "smoke (Step 4.1 failed"},
+		{"5% errors", []journal.Entry{e("4.5", "failed", map[string]string{"error_rate": "0.05"})}, true, "error rate 5.00% > 1.00%"},
+		{"0.5% is a breach, not the trigger", []journal.Entry{e("4.5", "failed", map[string]string{"error_rate": "0.5%"})}, false, "error rate 0.50%"},
+		{"other phases ignored", []journal.Entry{{Phase: "monitor", Step: "round 1/16", Data: map[string]string{"error_rate": "0.2"}}}, false, "not measured"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := DecideFromJournal(tc.entries, th)
+			assert.Equal(t, tc.want, d.Rollback, d.Reason)
+			assert.Contains(t, d.Reason, tc.reason)
+		})
+	}
+	v, ok := parseRatio("4.2%")
+	assert.True(t, ok)
+	assert.InDelta(t, 0.042, v, 1e-12)
+	_, ok = parseRatio("no data")
+	assert.False(t, ok)
+	assert.True(t, math.IsNaN(math.NaN()))
+}
+
+func TestCommandAndRecordPath(t *testing.T) {
+	tgt := &target.Target{Env: "prod", Confirm: "prod", Kube: &target.Kube{Context: "granter-prod"},
+		Staging: target.Staging{KubeContext: "granter-staging", RollbackRecord: "/repo/runs/staging-rollback-{version}.json"}}
+	assert.Equal(t, "make rollback ENV=prod CONFIRM=prod RUN=runs/x-prod", Command(tgt, "runs/x-prod"))
+	assert.Equal(t, "runs/x-prod/rollback.json", DefaultRecordPath(tgt, "runs/x-prod", "v2.0.0"),
+		"a production rollback never overwrites the staging drill's record")
+	tgt.Env, tgt.Kube.Context = "staging", "granter-staging"
+	assert.Equal(t, "/repo/runs/staging-rollback-v2.0.0.json", DefaultRecordPath(tgt, "runs/x-staging", "v2.0.0"),
+		"a rollback on the staging cluster is the drill checklist item 6 reads")
+}
+
+func TestTag(t *testing.T) {
+	assert.Equal(t, "v1.9.0", Tag("granter/backend-core:v1.9.0"))
+	assert.Equal(t, "", Tag("registry:5000/granter/backend-core"))
+	assert.Equal(t, "v2", Tag("registry:5000/granter/backend-core:v2"))
+}

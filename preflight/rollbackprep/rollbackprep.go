@@ -1,0 +1,430 @@
+package rollbackprep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/granter/runbook/internal/checklist"
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/pgbackup"
+	"github.com/granter/runbook/internal/rollback"
+	"github.com/granter/runbook/internal/target"
+)
+
+// The sub-items, in the runbook's words.
+const (
+	ScriptsPrepared   = "Rollback scripts prepared"
+	PreviousVersion   = "Previous version identified"
+	TestedOnStaging   = "Rollback tested (on staging)"
+	EstimatedTime     = "Estimated rollback time: 15 minutes"
+	itemNumber        = 6
+	defaultSmokeGuess = 5 * time.Minute
+)
+
+// KubeTimeout bounds the Kubernetes reads of one sub-item.
+const KubeTimeout = 30 * time.Second
+
+// Option sets an optional setting of New.
+type Option func(*config)
+
+type config struct {
+	runDir string
+	now    func() time.Time
+}
+
+// WithRunDir is the run folder whose journal the dry run reads (make
+// preflight's RUNBOOK_RUN_DIR). Default: none, the dry run plans from the
+// current state.
+func WithRunDir(dir string) Option { return func(c *config) { c.runDir = dir } }
+
+// WithClock replaces time.Now for the age of the drill record.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// New returns checklist item 6 for tgt.
+func New(tgt *target.Target, opts ...Option) flow.Flow {
+	c := config{now: time.Now}
+	for _, o := range opts {
+		o(&c)
+	}
+	it := &item{tgt: tgt, c: c}
+	return checklist.Flow(tgt, itemNumber, map[string]checklist.Check{
+		ScriptsPrepared: it.scriptsPrepared,
+		PreviousVersion: it.previousVersion,
+		TestedOnStaging: it.testedOnStaging,
+		EstimatedTime:   it.estimate,
+	})
+}
+
+type item struct {
+	tgt *target.Target
+	c   config
+
+	csOnce sync.Once
+	cs     kubernetes.Interface
+	csErr  error
+}
+
+func (it *item) kube() (kubernetes.Interface, string, error) {
+	k := it.tgt.Kube
+	if k == nil {
+		return nil, "", fmt.Errorf("no Kubernetes access configured (no kube: section in %s)", it.tgt.File)
+	}
+	it.csOnce.Do(func() { it.cs, it.csErr = kube.NewClientset(k.Kubeconfig, k.Context) })
+	return it.cs, k.Namespace, it.csErr
+}
+
+func (it *item) scriptsPrepared(ctx context.Context, r *flow.Recorder) error {
+	var problems []error
+	if w := it.tgt.Webhook; w == nil || w.URL.IsZero() {
+		problems = append(problems, fmt.Errorf("no team channel (webhook.urlEnv in %s): the procedure's Step 1 \"ROLLBACK IN PROGRESS\" and Step 7 \"ROLLBACK COMPLETE\" have nowhere to go", it.tgt.File))
+	}
+	dir := it.c.runDir
+	if dir == "" {
+		// No run folder: the dry run plans from the current state.
+		tmp, err := os.MkdirTemp("", "rollbackprep-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	r.Logf("rollback dry run (make rollback DRY_RUN=1) from the run folder %s; its plan, with every step's manual command, is printed below", dir)
+	if err := rollback.DryRun(ctx, it.tgt, dir); err != nil {
+		problems = append(problems, fmt.Errorf("the rollback's dry run fails: %w", err))
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	checklist.Evidence(r, "the rollback's dry run plans all 7 steps (verified backup, previous images, manual commands printed); team channel %s configured", it.tgt.Webhook.Channel)
+	return nil
+}
+
+// current reads the image of every service's deployment.
+func (it *item) current(ctx context.Context) (map[string]string, error) {
+	cs, ns, err := it.kube()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, KubeTimeout)
+	defer cancel()
+	out := map[string]string{}
+	var errs []error
+	for _, s := range it.tgt.Services {
+		imgs, err := kube.CurrentImages(ctx, cs, ns, s.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		img, ok := imgs[s.Name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("deployment %s/%s has no container %s (containers: %s)", ns, s.Name, s.Name, keys(imgs)))
+			continue
+		}
+		out[s.Name] = img
+	}
+	return out, errors.Join(errs...)
+}
+
+func keys(m map[string]string) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+// splitImage splits granter/backend-core:v1.9.0 into repository and tag.
+func splitImage(img string) (repo, tag string) {
+	if i := strings.LastIndex(img, ":"); i > strings.LastIndex(img, "/") {
+		return img[:i], img[i+1:]
+	}
+	return img, ""
+}
+
+func (it *item) previousVersion(ctx context.Context, r *flow.Recorder) error {
+	if it.tgt.Version == "" {
+		return fmt.Errorf("no VERSION given: run make preflight VERSION=v2.0.0 (or set %s)", target.VersionEnv)
+	}
+	imgs, err := it.current(ctx)
+	if err != nil {
+		return fmt.Errorf("the images running now cannot be read: %w", err)
+	}
+	ns := it.tgt.Kube.Namespace
+	var problems, running []string
+	tags := map[string][]string{}
+	for _, s := range it.tgt.Services {
+		img, ok := imgs[s.Name]
+		if !ok {
+			continue
+		}
+		repo, tag := splitImage(img)
+		r.Logf("deployment %s/%s runs %s", ns, s.Name, img)
+		running = append(running, s.Name+" "+img)
+		switch {
+		case repo != s.Image:
+			problems = append(problems, fmt.Sprintf("deployment %s runs %s, not an image of %s (services[].image)", s.Name, img, s.Image))
+		case tag == "" || tag == "latest":
+			problems = append(problems, fmt.Sprintf("deployment %s runs %s: no version tag to roll back to", s.Name, img))
+		default:
+			tags[tag] = append(tags[tag], s.Name)
+		}
+	}
+	if len(problems) == 0 {
+		switch {
+		case len(tags) > 1:
+			var parts []string
+			for tag, svcs := range tags {
+				parts = append(parts, fmt.Sprintf("%s on %s", tag, strings.Join(svcs, ", ")))
+			}
+			sort.Strings(parts)
+			problems = append(problems, fmt.Sprintf("the services run mixed versions (%s): there is no single previous version to roll back to; finish or undo the partial deployment first", strings.Join(parts, "; ")))
+		case len(tags[it.tgt.Version]) > 0:
+			problems = append(problems, fmt.Sprintf("the services already run %s, the version to deploy: the previous version is not running anywhere, so a rollback has nothing to return to (was the deployment already done?)", it.tgt.Version))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s (namespace %s: %s)", strings.Join(problems, "; "), ns, strings.Join(running, ", "))
+	}
+	var prev string
+	for tag := range tags {
+		prev = tag
+	}
+	checklist.Evidence(r, "%s, running now on all %d services (%s): a rollback returns to it", prev, len(running), strings.Join(running, ", "))
+	return nil
+}
+
+// drill reads the rollback drill record of VERSION.
+func (it *item) drill() (checklist.RollbackRecord, string, error) {
+	var rec checklist.RollbackRecord
+	if it.tgt.Version == "" {
+		return rec, "", fmt.Errorf("no VERSION given: run make preflight VERSION=v2.0.0 (or set %s)", target.VersionEnv)
+	}
+	if it.tgt.Staging.RollbackRecord == "" {
+		return rec, "", fmt.Errorf("nowhere to read the staging rollback drill: set staging.rollbackRecord in %s", it.tgt.File)
+	}
+	path := it.tgt.Staging.RollbackRecordFor(it.tgt.Version)
+	if err := checklist.ReadJSON(path, &rec); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return rec, path, fmt.Errorf("no record of a rollback drill of %s on staging (%s not found): deploy %s to staging, run `make rollback ENV=staging CONFIRM=staging` and record it there",
+				it.tgt.Version, path, it.tgt.Version)
+		}
+		return rec, path, err
+	}
+	return rec, path, nil
+}
+
+func (it *item) testedOnStaging(ctx context.Context, r *flow.Recorder) error {
+	rec, path, err := it.drill()
+	if err != nil {
+		return err
+	}
+	r.Logf("%s: %s -> %s on %s, result %s, ended %s, took %s", path, rec.Version, rec.To, rec.Env, rec.Result, rec.At.Format(time.RFC3339), rec.Duration)
+	if err := rec.Check("staging", it.tgt.Version, it.tgt.Staging.RollbackMaxAge, it.c.now()); err != nil {
+		return fmt.Errorf("the rollback drill recorded in %s does not count: %w", path, err)
+	}
+	checklist.Evidence(r, "rolled back %s -> %s on staging at %s in %s: %s (%s)", rec.Version, rec.To, rec.At.Local().Format("2006-01-02 15:04 MST"),
+		rec.Duration.Round(time.Second), rec.Result, path)
+	return nil
+}
+
+// Part is one part of the estimated rollback time.
+type Part struct {
+	Name string
+	Time time.Duration
+	From string // where the number comes from
+}
+
+func (p Part) String() string {
+	return fmt.Sprintf("%s %s (%s)", p.Name, p.Time.Round(100*time.Millisecond), p.From)
+}
+
+func (it *item) estimate(ctx context.Context, r *flow.Recorder) error {
+	budget := it.tgt.Thresholds.RollbackBudget
+	if budget <= 0 {
+		return fmt.Errorf("thresholds.rollbackBudget is not set in %s: the runbook's is 15m", it.tgt.File)
+	}
+	// The drill's step times, where it has them; the estimate does not need
+	// the drill ("Rollback tested" is checked on its own).
+	drill, _, derr := it.drill()
+	if derr != nil {
+		r.Logf("no drill step times (%v): the estimate uses the cluster's and its defaults", derr)
+		drill = checklist.RollbackRecord{}
+	}
+	steps := drill.Steps
+
+	var parts []Part
+	var problems []string
+
+	drain := Part{Name: "scale-down", Time: it.tgt.Thresholds.DrainGrace, From: "thresholds.drainGrace, graceful shutdown"}
+	if d := steps["scale-down"]; d > drain.Time {
+		drain = Part{Name: "scale-down", Time: d, From: "staging drill"}
+	}
+	parts = append(parts, drain)
+
+	if restore, err := it.restorePart(r); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		parts = append(parts, restore)
+	}
+
+	rollout, err := it.rolloutPart(ctx, r)
+	switch {
+	case err == nil:
+	case steps["rollout"] > 0:
+		r.Logf("the cluster's rollout times are unknown (%v): the staging drill's is used", err)
+		rollout = Part{Name: "rollout", Time: steps["rollout"], From: "staging drill"}
+	default:
+		problems = append(problems, fmt.Sprintf("no rollout time: %v, and no drill step time", err))
+	}
+	if err == nil && steps["rollout"] > rollout.Time {
+		rollout = Part{Name: "rollout", Time: steps["rollout"], From: "staging drill, longer than " + rollout.From}
+	}
+	if rollout.Name != "" {
+		parts = append(parts, rollout)
+	}
+
+	if d := steps["smoke"]; d > 0 {
+		parts = append(parts, Part{Name: "smoke tests", Time: d, From: "staging drill"})
+	} else {
+		parts = append(parts, Part{Name: "smoke tests", Time: defaultSmokeGuess, From: "assumed: no drill time"})
+	}
+	// The record sums both messages (Steps 1 and 7) under "notify".
+	msgs := steps["notify"]
+	if set := steps["set-image"]; set > 0 {
+		parts = append(parts, Part{Name: "set image", Time: set, From: "staging drill"})
+	}
+	if msgs == 0 {
+		msgs = 2 * it.tgt.HTTP.Timeout
+		parts = append(parts, Part{Name: "2 messages", Time: msgs, From: "at most http.timeout each"})
+	} else {
+		parts = append(parts, Part{Name: "2 messages", Time: msgs, From: "staging drill"})
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the rollback time cannot be estimated: %s", strings.Join(problems, "; "))
+	}
+	var total time.Duration
+	var shown []string
+	for _, p := range parts {
+		total += p.Time
+		shown = append(shown, p.String())
+		r.Logf("part: %s", p)
+	}
+	line := fmt.Sprintf("%s = %s", strings.Join(shown, " + "), total.Round(time.Second))
+	if drill.Duration > 0 {
+		line += fmt.Sprintf("; the staging drill took %s", drill.Duration.Round(time.Second))
+	}
+	if total > budget {
+		return fmt.Errorf("estimated rollback time %s is over the runbook's %s (thresholds.rollbackBudget): %s; shorten the slow part (a smaller or faster restore, faster rollouts) or agree a longer window",
+			total.Round(time.Second), budget, line)
+	}
+	checklist.Evidence(r, "%s, within %s: %s", total.Round(time.Second), budget, line)
+	return nil
+}
+
+// restorePart estimates Step 3 from the newest verified backup: its size at
+// the rate measured when it was verified (pg_restore plus the table
+// comparison the rollback also does).
+func (it *item) restorePart(r *flow.Recorder) (Part, error) {
+	if it.tgt.Database == nil {
+		return Part{}, fmt.Errorf("no database section in %s: the restore cannot be estimated", it.tgt.File)
+	}
+	b, err := pgbackup.LatestVerified(it.tgt.Backup.Dir, it.tgt.Database.Name)
+	if err != nil {
+		return Part{}, fmt.Errorf("no measured restore rate: %v (checklist item 1 takes and verifies one)", err)
+	}
+	v := b.Verified
+	took := v.Restore + v.Compare
+	if took <= 0 || b.Size <= 0 {
+		return Part{}, fmt.Errorf("backup %s records no restore time or size", b.Path)
+	}
+	rate := float64(b.Size) / took.Seconds() // bytes per second
+	est := time.Duration(float64(b.Size) / rate * float64(time.Second))
+	r.Logf("restore: %s, %s, verified %s: restore %s + compare %s: %s/s", filepath.Base(b.Path), bytes(b.Size),
+		v.At.Format(time.RFC3339), v.Restore, v.Compare, bytes(int64(rate)))
+	return Part{Name: "database restore", Time: est,
+		From: fmt.Sprintf("%s at %s/s measured verifying %s", bytes(b.Size), bytes(int64(rate)), filepath.Base(b.Path))}, nil
+}
+
+// rolloutPart is the longest of the deployments' last rollouts: the newest
+// ReplicaSet's creation to the Progressing condition's
+// NewReplicaSetAvailable. The rollouts of Step 4 run side by side.
+func (it *item) rolloutPart(ctx context.Context, r *flow.Recorder) (Part, error) {
+	cs, ns, err := it.kube()
+	if err != nil {
+		return Part{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, KubeTimeout)
+	defer cancel()
+	var longest Part
+	for _, s := range it.tgt.Services {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil {
+			return Part{}, err
+		}
+		took, err := lastRollout(ctx, cs, d)
+		if err != nil {
+			return Part{}, err
+		}
+		r.Logf("deployment %s/%s: last rollout took %s", ns, s.Name, took)
+		if took >= longest.Time {
+			longest = Part{Name: "rollout", Time: took, From: "longest last rollout in the cluster: " + s.Name}
+		}
+	}
+	return longest, nil
+}
+
+// bytes prints a size the way a person reads it: 33.0 kB, 12.3 MB, 4.1 GB.
+func bytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	default:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+}
+
+func lastRollout(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment) (time.Duration, error) {
+	var done *appsv1.DeploymentCondition
+	for i, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "NewReplicaSetAvailable" {
+			done = &d.Status.Conditions[i]
+		}
+	}
+	if done == nil {
+		return 0, fmt.Errorf("deployment %s/%s has no completed rollout (no Progressing condition NewReplicaSetAvailable)", d.Namespace, d.Name)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return 0, err
+	}
+	rss, err := cs.AppsV1().ReplicaSets(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return 0, err
+	}
+	rev := d.Annotations[kube.RevisionAnnotation]
+	for _, rs := range rss.Items {
+		if rs.Annotations[kube.RevisionAnnotation] == rev && metav1.IsControlledBy(&rs, d) {
+			took := done.LastUpdateTime.Sub(rs.CreationTimestamp.Time)
+			if took < 0 {
+				took = 0
+			}
+			return took, nil
+		}
+	}
+	return 0, fmt.Errorf("deployment %s/%s: no ReplicaSet of its revision %s", d.Namespace, d.Name, rev)
+}
