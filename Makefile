@@ -38,8 +38,12 @@ vet: ## go vet with every build tag combination (tag-gated files are otherwise n
 test: vet ## The project's own tests, against the local platform (needs `make images`)
 	bash scripts/test.sh
 
-local: ## Start the local platform, print its endpoints, run the runbook end to end
-	$(GO) run ./cmd/runbook local
+# make local: the platform at v1.9.0, the checklist's evidence, then
+# `make deploy ENV=local VERSION=v2.0.0` into runs/<time>-local, the outcome,
+# and everything stopped (LOCAL_FLAGS=--keep stays up until Ctrl-C).
+LOCAL_FLAGS ?=
+local: ## The whole runbook end to end on one machine: local platform at v1.9.0, make deploy to v2.0.0, the outcome
+	$(GO) run ./cmd/runbook-local $(LOCAL_FLAGS)
 
 PREFLIGHT_TIMEOUT ?= 90m
 
@@ -59,6 +63,26 @@ preflight: ## Pre-deployment checklist: the 8 items from evidence, into a run fo
 smoke: ## Step 4.1: the five smoke flows against ENV
 	$(GO) test -count=1 $(TAGS) ./smoke
 
+.PHONY: deploy postdeploy
+# make deploy writes RUN_DIR: journal.jsonl (every step, when, with what),
+# preflight/smoke/postdeploy .json + .junit.xml, checklist.txt, exitcode,
+# report.md/html. It stops at the first failed gate and prints the phase, the
+# cause and the next command. Exit codes (README): 3 checklist blocker, 4
+# deploy step, 5 smoke, 6 SLO (logs, error rate), 8 refused (no CONFIRM=$(ENV)
+# outside local). DRY_RUN=1 prints the plan and touches nothing.
+deploy: ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out, smoke and postdeploy gates (VERSION=, CONFIRM=<env>, DRY_RUN=1)
+	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
+	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; \
+	RUNBOOK_VERSION=$(VERSION) bin/runbook deploy --version=$(VERSION) --run-dir="$$dir" \
+	  $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) $(DEPLOY_FLAGS)
+
+POSTDEPLOY_TESTS := ^(TestLogs|TestNoSQLErrors|TestHealthChecks|TestCriticalEndpoints|TestErrorRate|TestNoCriticalAlerts)$$
+postdeploy: ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks, error rate, alerts (RUN_DIR= a deploy's run folder)
+	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; mkdir -p "$$dir"; \
+	RUNBOOK_VERSION=$(VERSION) RUNBOOK_RUN_DIR="$$dir" $(GO) tool gotestsum --format testname \
+	  --jsonfile "$$dir/postdeploy.json" --junitfile "$$dir/postdeploy.junit.xml" \
+	  -- -count=1 -failfast $(TAGS) -run '$(POSTDEPLOY_TESTS)' ./postdeploy
+
 .PHONY: report
 # RUN defaults to the newest run folder. GNU make exits 2 whenever a recipe
 # fails; the report's own code (README "Exit codes") is in make's "Error N"
@@ -67,6 +91,35 @@ smoke: ## Step 4.1: the five smoke flows against ENV
 report: ## Go-live report of a run: SUCCESS CRITERIA with evidence, timeline, next command (RUN=runs/<timestamp>-<env>, default the newest)
 	@$(GO) build -o bin/runbook-report ./cmd/runbook-report
 	bin/runbook-report $(or $(RUN),$(patsubst %/,%,$(lastword $(sort $(wildcard runs/*/)))))
+
+.PHONY: rollback monitor local-drill
+# RUN (or RUN_DIR when given on the command line or in the environment, as
+# CI does) names the run folder; the binary writes its exit code to
+# <run folder>/exitcode, since make's own is always 2.
+RUN_GIVEN = $(or $(RUN),$(if $(filter command line environment,$(origin RUN_DIR)),$(RUN_DIR)))
+# The rollback undoes the deployment recorded in RUN (default: the newest
+# runs/*-$(ENV) whose journal names a verified backup). Outside local it
+# needs CONFIRM=$(ENV). DRY_RUN=1 prints the plan and every manual command,
+# changing nothing. Exit 8: refused (no verified backup, no confirmation);
+# 7: a step failed (the output says which and how to finish by hand).
+rollback: ## ROLLBACK PROCEDURE: restore the previous images and the database from the verified backup, verify, smoke (RUN=..., CONFIRM=<env>, DRY_RUN=1, SKIP_DATABASE=1)
+	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
+	bin/runbook rollback $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
+	  $(if $(filter 1 true yes,$(SKIP_DATABASE)),--skip-database)
+
+# The watch journals into RUN (default: the newest runs/*-$(ENV) with a
+# journal). SCHEDULE="10s x6" or COMPRESS=240 make a drill of it; TRAFFIC=20
+# sends that many read-only requests a second (local platform only: it has
+# no users). AUTO_ROLLBACK=1 runs the rollback when the runbook's rule fires
+# (> 1% errors or a core flow broken); otherwise the exact command is
+# printed. Exit 6: a round failed; 7: the automatic rollback failed.
+monitor: ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDULE=, COMPRESS=, TRAFFIC=, AUTO_ROLLBACK=1, RUN=)
+	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
+	bin/runbook monitor $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(SCHEDULE),--schedule="$(SCHEDULE)") \
+	  $(if $(COMPRESS),--compress=$(COMPRESS)) $(if $(TRAFFIC),--traffic=$(TRAFFIC)) $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback)
+
+local-drill: ## The rollback drill, locally: broken v2.0.1 deployed, the gate fails, the rollback runs, database and images back, smoke passes on v1.9.0
+	$(GO) test -count=1 -v -timeout 20m -run '^TestDrill$$' ./rollback
 
 clean-containers: ## Remove every container the tests left (label org.testcontainers=true)
 	bash scripts/clean-containers.sh

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/granter/runbook/internal/deploy"
+	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/target"
+)
+
+// The single actions of Phases 1-3. Each runs its steps of the plan with
+// the same printing, confirmation, dry run and journal as `deploy`.
+func init() {
+	register(Command{Name: "backup", Order: 2, Summary: "Step 1.1: final database backup (custom format, sha256, verified by restore)",
+		Run: action("backup", false, nil, func(tgt *target.Target, version string) []deploy.Step {
+			return deploy.Select(deploy.Phase1(tgt, version), "1.1")
+		})})
+	register(Command{Name: "notify", Order: 3, Summary: "Step 1.2: tell the team channel the deployment starts (webhook)",
+		Run: action("notify", true, nil, func(tgt *target.Target, version string) []deploy.Step {
+			return deploy.Select(deploy.Phase1(tgt, version), "1.2")
+		})})
+	register(Command{Name: "drain", Order: 4, Summary: "Steps 1.3-1.4: scale backend-core to 0, wait for its pods, no session left",
+		Run: action("drain", false, nil, func(tgt *target.Target, version string) []deploy.Step {
+			return deploy.Select(deploy.Phase1(tgt, version), "1.3", "1.4")
+		})})
+	register(Command{Name: "migrate", Order: 5, Summary: "Steps 2.1-2.3: run the pending migrations, verify them, database health",
+		Run: action("migrate", false, nil, func(tgt *target.Target, _ string) []deploy.Step {
+			return deploy.Phase2(tgt)
+		})})
+	var service string
+	register(Command{Name: "rollout", Order: 6, Summary: "Phase 3: set image, wait for the rollout (5m), health; every service in order, or --service",
+		Run: action("rollout", true,
+			func(fs *flag.FlagSet) {
+				fs.StringVar(&service, "service", "", "only this service (backend-core, data-service, web-frontend)")
+			},
+			func(tgt *target.Target, version string) []deploy.Step {
+				if service != "" {
+					return deploy.Phase3(tgt, version, service)
+				}
+				return deploy.Phase3(tgt, version)
+			})})
+}
+
+// action makes the Run of a single action: flags, when not nil, declares
+// its own flags; plan gives its steps.
+func action(name string, needVersion bool, flags func(*flag.FlagSet), plan func(tgt *target.Target, version string) []deploy.Step) func(context.Context, []string, io.Writer, io.Writer) int {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		var f runFlags
+		f.add(fs, true)
+		if flags != nil {
+			flags(fs)
+		}
+		if ok, code := parse(fs, args); !ok {
+			return code
+		}
+		tgt, code := loadTarget(stderr)
+		if tgt == nil {
+			return code
+		}
+		if f.version == "" {
+			f.version = tgt.Version
+		}
+		if needVersion {
+			if err := deploy.Validate(tgt, f.version); err != nil {
+				fmt.Fprintf(stderr, "runbook %s: %v\n", name, err)
+				return exitcode.Config
+			}
+		}
+		steps := plan(tgt, f.version)
+		if len(steps) == 0 {
+			fmt.Fprintf(stderr, "runbook %s: nothing to run (a --service the target does not list? it lists %s)\n", name, serviceNames(tgt))
+			return exitcode.Config
+		}
+		return runSteps(ctx, tgt, f, steps, stdout, stderr)
+	}
+}
+
+// runSteps runs steps with the journal of the run folder and prints the
+// summary; it returns the outcome's exit code.
+func runSteps(ctx context.Context, tgt *target.Target, f runFlags, steps []deploy.Step, stdout, stderr io.Writer) int {
+	j, history, err := openRun(tgt, &f)
+	if err != nil {
+		fmt.Fprintf(stderr, "runbook: %v\n", err)
+		return exitcode.Internal
+	}
+	defer j.Close()
+	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
+		DryRun: f.dryRun, Confirm: f.confirm, History: history})
+	oc.WriteSummary(stdout, f.runDir)
+	return oc.Code
+}
+
+func serviceNames(tgt *target.Target) string {
+	var n []string
+	for _, s := range tgt.Services {
+		n = append(n, s.Name)
+	}
+	return strings.Join(n, ", ")
+}

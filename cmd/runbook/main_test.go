@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/granter/runbook/internal/exitcode"
+)
+
+func TestUsageListsTheActions(t *testing.T) {
+	var out bytes.Buffer
+	assert.Equal(t, exitcode.OK, dispatch(context.Background(), []string{"help"}, &out, &out))
+	for _, c := range []string{"deploy", "backup", "notify", "drain", "migrate", "rollout", "report"} {
+		assert.Contains(t, out.String(), "\n  "+c+" ")
+	}
+	var errOut bytes.Buffer
+	assert.Equal(t, exitcode.Config, dispatch(context.Background(), []string{"frobnicate"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), `unknown command "frobnicate"`)
+}
+
+// The CLI never links the local platform: staging and prod run it.
+func TestDoesNotLinkFixtures(t *testing.T) {
+	for _, tags := range []string{"", "staging", "prod"} {
+		out, err := exec.Command("go", "list", "-tags="+tags, "-deps", ".").CombinedOutput()
+		require.NoError(t, err, string(out))
+		for _, dep := range strings.Fields(string(out)) {
+			assert.False(t, strings.Contains(dep, "testcontainers") || strings.Contains(dep, "/fixtures"), "cmd/runbook (tags %q) links %s", tags, dep)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+//go:build staging || prod
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/target"
+)
+
+const planted = "planted-secret-5b1e"
+
+func plantSecrets(t *testing.T) {
+	t.Helper()
+	env := strings.ToUpper(target.Env)
+	t.Setenv("RUNBOOK_"+env+"_DATABASE_URL", "postgres://granter:"+planted+"@127.0.0.1:9/granter_db")
+	t.Setenv("RUNBOOK_"+env+"_WEBHOOK_URL", "http://127.0.0.1:9/hooks/"+planted)
+	t.Setenv("CONFIRM", "")
+}
+
+// Built for staging or prod, every action's --dry-run prints its plan
+// from the real environment file, needs no confirmation and prints no
+// secret.
+func TestDryRunAgainstTheRealConfiguration(t *testing.T) {
+	plantSecrets(t)
+	for _, action := range []string{"deploy", "backup", "notify", "drain", "migrate", "rollout"} {
+		t.Run(action, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := dispatch(context.Background(), []string{action, "--dry-run", "--version=v2.0.0", "--run-dir=" + t.TempDir()}, &out, &errOut)
+			require.Equal(t, exitcode.OK, code, "%s\n%s", out.String(), errOut.String())
+			assert.Contains(t, out.String(), "DRY RUN")
+			assert.NotContains(t, out.String()+errOut.String(), planted)
+		})
+	}
+}
+
+// Without CONFIRM=<env> every action that changes the target refuses
+// (exit 8) before touching anything.
+func TestRefusesWithoutConfirmation(t *testing.T) {
+	plantSecrets(t)
+	for _, action := range []string{"deploy", "backup", "notify", "drain", "migrate", "rollout"} {
+		t.Run(action, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := dispatch(context.Background(), []string{action, "--version=v2.0.0", "--run-dir=" + t.TempDir()}, &out, &errOut)
+			assert.Equal(t, exitcode.Refused, code, "%s\n%s", out.String(), errOut.String())
+			assert.Contains(t, out.String(), "CONFIRM="+target.Env)
+			assert.NotContains(t, out.String()+errOut.String(), planted)
+		})
+	}
+}

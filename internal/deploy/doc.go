@@ -1,0 +1,37 @@
+// Package deploy is the runbook's DEPLOYMENT STEPS (14:00 - Deployment
+// Start) as one sequence of actions, each followed by its check:
+//
+//	Phase 1: Pre-Deployment (14:00-14:15)       1.1 final backup, 1.2 notify, 1.3 drain, 1.4 no active connections
+//	Phase 2: Database Migration (14:15-14:25)   2.1 run pending migrations, 2.2 verify, 2.3 database health
+//	Phase 3: Deploy Services (14:25-14:40)      3.1-3.5 set image, wait for the rollout (5m), health, per service
+//	Phase 4: Post-Deployment Validation (14:40-15:00)  4.1 smoke, 4.2 logs, 4.3 health, 4.4 spot checks, 4.5 error rate
+//
+// preceded by the pre-deployment checklist as a gate. Plan builds the steps
+// for a target and a version; Run runs them in order and stops at the first
+// that fails, saying which phase and step failed, what was seen, what the
+// run already changed on the target, and the next command: `make rollback
+// ENV=<env>` once the database or the images changed.
+//
+// Every step prints what it does, the runbook's equivalent manual command
+// for this target, progress on long waits and its result, and appends an
+// entry to the run journal (internal/journal; the keys internal/report
+// reads: backup.file, backup.sha256, replicas.before, image.before,
+// image.after, migrations.applied, migrations.new, ...). Each phase's
+// duration is compared with the runbook's window.
+//
+// Safety: a target with a confirmation word (staging, prod) refuses every
+// step that changes it unless the caller passes that word (CONFIRM=prod or
+// --confirm=prod); the refusal happens before anything is touched. DryRun
+// prints the whole plan with the manual commands and touches nothing: no
+// request, no connection, not even to read.
+//
+// Two runbook gaps are closed here and said so in the output: Step 1.3
+// scales backend-core to 0 and Phase 3 never scales it back (Step 3.1
+// restores the replica count recorded before the drain), and Step 1.4's
+// `ps aux | grep node` cannot see a cluster (it reads pg_stat_activity).
+//
+// The gates (preflight, Phase 4) are steps too: GoTestGate runs a test
+// package as a child `go test` into the run folder (the CLI, make deploy);
+// InProcessPhase4 runs the smoke flows and the postdeploy checks in this
+// process (tests).
+package deploy

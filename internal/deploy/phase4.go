@@ -1,0 +1,75 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/postdeploy"
+	"github.com/granter/runbook/smoke"
+)
+
+// InProcessPhase4 is Phase 4 run in this process: Step 4.1's five smoke
+// flows (smoke.RunAll), then every postdeploy check as its own step (4.2
+// logs and SQL errors, 4.3 health, 4.4 spot checks, 4.5 error rate and
+// critical alerts). The checks look at what happened after Phase 3 ended.
+// make deploy runs the same checks as child `go test` gates instead
+// (SmokeGate, PostdeployGate), for their JSON and JUnit files.
+func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
+	steps := []Step{{
+		Phase: "phase4", ID: "4.1", Title: "Run Smoke Tests (5 flows)",
+		Manual: "go test -count=1 ./smoke   (as written in the runbook: npm run test:smoke)",
+		Would:  "run the five smoke flows: auth, search, scraper, ia, health",
+		Class:  exitcode.Smoke, Timeout: flow.DefaultTimeout,
+		Run: func(ctx context.Context, s *State, r *Record) error {
+			results := smoke.RunAll(ctx, s.Target, o)
+			var flows []string
+			var failed []string
+			for _, res := range results {
+				flows = append(flows, fmt.Sprintf("%s %s", res.Flow, map[bool]string{true: "failed", false: "passed"}[res.Failed()]))
+				for _, st := range res.Steps {
+					if st.Status == flow.Skipped {
+						r.Logf("⚠ %s/%s skipped (not counted as passed): %v", res.Flow, st.Name, st.Err)
+					}
+				}
+				if res.Failed() {
+					failed = append(failed, res.Err().Error())
+				}
+			}
+			r.Set("smoke.flows", strings.Join(flows, ", "))
+			if len(failed) > 0 {
+				return fmt.Errorf("smoke flows failed:\n  %s", strings.Join(failed, "\n  "))
+			}
+			r.Resultf("%s", strings.Join(flows, ", "))
+			return nil
+		},
+	}}
+	var checker *postdeploy.Checker
+	for _, ch := range postdeploy.Checks() {
+		steps = append(steps, Step{
+			Phase: "phase4", ID: ch.Step, Title: ch.Title, Manual: ch.Manual(tgt),
+			Would: "run the postdeploy check " + ch.Test, Class: ch.Class, Timeout: postdeploy.CheckTimeout,
+			Run: func(ctx context.Context, s *State, r *Record) error {
+				if checker == nil {
+					checker = postdeploy.NewChecker(s.Target, s.Phase3Ended)
+					if s.kube != nil {
+						checker.SetKube(s.kube)
+					}
+				}
+				ev, err := checker.Run(ctx, ch, func(line string) { r.Logf("%s", line) })
+				for k, v := range ev.Data {
+					r.Set(k, v)
+				}
+				if err != nil {
+					return fmt.Errorf("%s: %w", ch.Test, err)
+				}
+				r.Resultf("%s", ev.Summary)
+				return nil
+			},
+		})
+	}
+	return steps
+}

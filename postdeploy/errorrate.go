@@ -1,0 +1,189 @@
+package postdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/httpcheck"
+	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/target"
+)
+
+func errorRateManual(tgt *target.Target) string {
+	sel := ""
+	if tgt.Prometheus != nil {
+		sel = tgt.Prometheus.Selector
+	}
+	return "dashboard Error Rate < 0.1%: " + metrics.ErrorRatioExpr(sel, ErrorRateWindow)
+}
+
+func alertsManual(tgt *target.Target) string {
+	url := ""
+	if tgt.Prometheus != nil {
+		url = tgt.Prometheus.URL
+	}
+	return "curl " + url + "/api/v1/alerts   (no alert with severity=critical firing)"
+}
+
+func (c *Checker) prometheus() (*metrics.Client, error) {
+	p := c.Target.Prometheus
+	if p == nil || p.URL == "" {
+		return nil, fmt.Errorf("the target has no Prometheus (prometheus.url in %s): the error rate cannot be measured, so it is not proven", c.Target.File)
+	}
+	return metrics.New(p.URL, metrics.WithTimeout(c.Target.HTTP.Timeout))
+}
+
+// errorRate is Step 4.5: the share of 5xx answers over every Granter
+// series since the end of Phase 3 is below thresholds.errorRate, measured
+// on at least thresholds.minSamples requests. Too few requests is "no
+// data" and fails; on a target whose data may be reset (not readOnly) the
+// check first sends bounded read-only traffic to get them.
+func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
+	mc, err := c.prometheus()
+	if err != nil {
+		return err
+	}
+	tgt := c.Target
+	sel, min, threshold := tgt.Prometheus.Selector, tgt.Thresholds.MinSamples, tgt.Thresholds.ErrorRate
+	win := c.window(time.Now(), MinErrorRateWindow, ErrorRateWindow, ErrorRateWindow)
+	ev.Set("error_rate.threshold", strconv.FormatFloat(threshold, 'g', -1, 64))
+	ev.Set("error_rate.window", win.String())
+	rate, err := mc.ErrorRate(ctx, sel, win, min)
+	if errors.Is(err, metrics.ErrNoData) && !tgt.ReadOnly {
+		need := min - int(rate.Requests)
+		n := need + need/4 + 10
+		ev.Logf("only %.0f requests in %s (need >= %d): sending %d read-only requests (this target is not readOnly: local only) so the measurement has its samples",
+			rate.Requests, win, min, n)
+		sent, terr := SendTraffic(ctx, tgt, n)
+		ev.Logf("sent %d requests; waiting for Prometheus to count them (at most %s)", sent, TrafficWait)
+		if terr != nil {
+			return fmt.Errorf("generating traffic for the measurement: %w", terr)
+		}
+		rate, err = c.waitForSamples(ctx, mc, sel, win, min)
+	}
+	ev.Set("error_rate.query", rate.Query)
+	ev.Set("error_rate.requests", fmt.Sprintf("%.0f", rate.Requests))
+	if err != nil {
+		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
+	}
+	ev.Set("error_rate", strconv.FormatFloat(rate.Value, 'g', 6, 64))
+	ev.Logf("%s; %.0f 5xx (%s)", rate.Measurement, rate.Errors, rate.ErrorsQuery)
+	if err := metrics.CheckBelow(rate.Measurement, threshold); err != nil {
+		return fmt.Errorf("%w; %.0f of %.0f requests answered 5xx (%s)", err, rate.Errors, rate.Requests, rate.ErrorsQuery)
+	}
+	ev.Summarize("error rate %s < %s over %s (%.0f requests)", metrics.Ratio.Format(rate.Value), metrics.Ratio.Format(threshold), win, rate.Requests)
+	return nil
+}
+
+// waitForSamples measures again until the window holds min requests or
+// TrafficWait passes (Prometheus counts a request at its next scrape; there
+// is no event to wait on).
+func (c *Checker) waitForSamples(ctx context.Context, mc *metrics.Client, sel string, win time.Duration, min int) (metrics.Rate, error) {
+	ctx, cancel := context.WithTimeout(ctx, TrafficWait)
+	defer cancel()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		rate, err := mc.ErrorRate(ctx, sel, win, min)
+		if !errors.Is(err, metrics.ErrNoData) {
+			return rate, err
+		}
+		select {
+		case <-ctx.Done():
+			return rate, fmt.Errorf("after sending traffic and waiting %s: %w", TrafficWait, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// SendTraffic sends n read-only requests, as users would, round-robin over
+// the services: backend-core's search, web-frontend's page, data-service's
+// list of scraped grants (for a tag nobody uses). It answers how many got
+// an HTTP answer of any status; it fails only when none did. Never call it
+// against a readOnly target.
+func SendTraffic(ctx context.Context, tgt *target.Target, n int) (int, error) {
+	if tgt.ReadOnly {
+		return 0, fmt.Errorf("refusing to send traffic to %s: the target is readOnly", tgt.Env)
+	}
+	paths := map[string]string{
+		target.BackendCore: "/search?query=grant&limit=5",
+		target.WebFrontend: "/",
+		target.DataService: "/scraper/grants?tag=" + flow.Unique("runbook-traffic-"),
+	}
+	var clients []*httpcheck.Client
+	var routes []string
+	for _, s := range tgt.Services {
+		p, ok := paths[s.Name]
+		if !ok {
+			continue
+		}
+		cl, err := httpcheck.ForService(tgt, s.Name)
+		if err != nil {
+			return 0, err
+		}
+		clients = append(clients, cl)
+		routes = append(routes, p)
+	}
+	if len(clients) == 0 {
+		return 0, fmt.Errorf("no service to send traffic to")
+	}
+	var answered atomic.Int64
+	var next atomic.Int64
+	var lastErr atomic.Value
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				k := i % len(clients)
+				if _, err := clients[k].Do(ctx, http.MethodGet, routes[k], nil, 0, nil); err != nil {
+					lastErr.Store(err)
+					continue
+				}
+				answered.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if answered.Load() == 0 {
+		err, _ := lastErr.Load().(error)
+		return 0, fmt.Errorf("none of %d requests was answered: %v", n, err)
+	}
+	return int(answered.Load()), nil
+}
+
+// alerts is the success criterion "No critical alerts triggered": no
+// alert of severity critical firing in Prometheus.
+func (c *Checker) alerts(ctx context.Context, ev *Evidence) error {
+	mc, err := c.prometheus()
+	if err != nil {
+		return err
+	}
+	firing, err := mc.FiringAlerts(ctx, "critical")
+	if err != nil {
+		return fmt.Errorf("reading the alerts: %w", err)
+	}
+	ev.Set("alerts.critical", strconv.Itoa(len(firing)))
+	ev.Set("alerts.query", `ALERTS{alertstate="firing",severity="critical"}`)
+	var names []string
+	for _, a := range firing {
+		names = append(names, a.String())
+	}
+	ev.Set("alerts.critical.names", strings.Join(names, ", "))
+	if err := metrics.CheckNoneFiring(firing); err != nil {
+		return err
+	}
+	ev.Summarize("no critical alert firing")
+	return nil
+}

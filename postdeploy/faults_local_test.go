@@ -1,0 +1,104 @@
+//go:build !staging && !prod
+
+package postdeploy_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/granter/runbook/fixtures/faults"
+	"github.com/granter/runbook/internal/httpcheck"
+	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/postdeploy"
+)
+
+// faultCase: with fault on and traffic sent, check must fail with a
+// message holding every cause.
+type faultCase struct {
+	fault   string
+	check   string
+	traffic func(ctx context.Context, t *testing.T)
+	cause   []string
+}
+
+func faultProofs(t *testing.T) {
+	if local == nil {
+		t.Skip("needs the fault switches of a platform this process started; unset RUNBOOK_LOCAL_TARGET")
+	}
+	users := func(ctx context.Context, t *testing.T) {
+		_, err := postdeploy.SendTraffic(ctx, tgt, 30)
+		require.NoError(t, err)
+	}
+	cases := []faultCase{
+		{faults.PlatformLogErrors, "TestLogs", users, []string{"ERROR-level log lines", "unhandled exception in request pipeline"}},
+		{faults.PlatformSQLErrors, "TestNoSQLErrors", users, []string{"SQL errors in the logs", "sql error", "grant_applications"}},
+		{faults.HealthDBDown, "TestHealthChecks", nil, []string{"/health: status 503, want 200", `"database":"down"`}},
+		{faults.AuthMeWrongUser, "TestCriticalEndpoints", nil, []string{"/auth/me", "want the spot-check user"}},
+		{faults.PlatformErrorRate5pct + "@" + target.DataService, "TestErrorRate", dataServiceUsers, []string{"error rate", "above threshold 0.10%", "answered 5xx"}},
+	}
+	for _, c := range cases {
+		t.Run(c.fault, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			since := time.Now().Add(-time.Second)
+			require.NoError(t, local.Platform.Faults.Enable(c.fault))
+			t.Cleanup(func() { require.NoError(t, local.Platform.Faults.Disable(c.fault)) })
+			if c.traffic != nil {
+				c.traffic(ctx, t)
+			}
+			ch, ok := postdeploy.Lookup(c.check)
+			require.True(t, ok)
+			_, err := postdeploy.NewChecker(tgt, since).Run(ctx, ch, func(line string) { t.Log(line) })
+			require.Error(t, err, "%s must fail with %s on", c.check, c.fault)
+			t.Logf("%s failed as it must: %v", c.check, err)
+			for _, want := range c.cause {
+				require.Contains(t, err.Error(), want)
+			}
+		})
+	}
+}
+
+// dataServiceUsers sends 200 requests to data-service (every 20th answers
+// 500 with the fault) and waits until Prometheus has counted the 500s.
+func dataServiceUsers(ctx context.Context, t *testing.T) {
+	t.Helper()
+	cl, err := httpcheck.ForService(tgt, target.DataService)
+	require.NoError(t, err)
+	for range 200 {
+		_, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=fault-proof", nil, 0, nil)
+		require.NoError(t, err)
+	}
+	waitErrorsCounted(ctx, t)
+}
+
+// waitErrorsCounted waits until Prometheus has scraped at least one 5xx in
+// the last minute (it scrapes every second locally).
+func waitErrorsCounted(ctx context.Context, t *testing.T) {
+	t.Helper()
+	mc, err := metrics.New(tgt.Prometheus.URL)
+	require.NoError(t, err)
+	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		res, err := mc.Instant(ctx, q)
+		require.NoError(t, err)
+		if v, ok := res.Value(); ok && v > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus counted no 5xx within 30s (%s): %s", q, res)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
