@@ -39,10 +39,12 @@ test: vet ## The project's own tests, against the local platform (needs `make im
 	bash scripts/test.sh
 
 # make local: the platform at v1.9.0, the checklist's evidence, then
-# `make deploy ENV=local VERSION=v2.0.0` into runs/<time>-local, the outcome,
-# and everything stopped (LOCAL_FLAGS=--keep stays up until Ctrl-C).
+# `make deploy ENV=local VERSION=v2.0.0` into runs/<time>-local, a compressed
+# drill of the 4-hour watch (`make monitor SCHEDULE="10s x2" TRAFFIC=20`),
+# the go-live report again, the outcome, and everything stopped
+# (LOCAL_FLAGS=--keep stays up until Ctrl-C).
 LOCAL_FLAGS ?=
-local: ## The whole runbook end to end on one machine: local platform at v1.9.0, make deploy to v2.0.0, the outcome
+local: ## The whole runbook end to end on one machine: local platform at v1.9.0, make deploy to v2.0.0, a compressed watch, the go-live report, the outcome
 	$(GO) run ./cmd/runbook-local $(LOCAL_FLAGS)
 
 PREFLIGHT_TIMEOUT ?= 90m
@@ -69,12 +71,16 @@ smoke: ## Step 4.1: the five smoke flows against ENV
 # report.md/html. It stops at the first failed gate and prints the phase, the
 # cause and the next command. Exit codes (README): 3 checklist blocker, 4
 # deploy step, 5 smoke, 6 SLO (logs, error rate), 8 refused (no CONFIRM=$(ENV)
-# outside local). DRY_RUN=1 prints the plan and touches nothing.
-deploy: ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out, smoke and postdeploy gates (VERSION=, CONFIRM=<env>, DRY_RUN=1)
+# outside local). DRY_RUN=1 prints the plan and touches nothing. When a
+# Phase 4 gate fails, the rollback rule (> 1% errors or a core flow broken)
+# is applied: AUTO_ROLLBACK=1 runs the rollback (exit 7 if it fails, else
+# the deployment's code), otherwise the exact `make rollback` is printed.
+deploy: ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out, smoke and postdeploy gates (VERSION=, CONFIRM=<env>, DRY_RUN=1, AUTO_ROLLBACK=1)
 	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
 	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; \
 	RUNBOOK_VERSION=$(VERSION) bin/runbook deploy --version=$(VERSION) --run-dir="$$dir" \
-	  $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) $(DEPLOY_FLAGS)
+	  $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
+	  $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback) $(DEPLOY_FLAGS)
 
 POSTDEPLOY_TESTS := ^(TestLogs|TestNoSQLErrors|TestHealthChecks|TestCriticalEndpoints|TestErrorRate|TestNoCriticalAlerts)$$
 postdeploy: ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks, error rate, alerts (RUN_DIR= a deploy's run folder)
@@ -118,8 +124,14 @@ monitor: ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDULE=, CO
 	bin/runbook monitor $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(SCHEDULE),--schedule="$(SCHEDULE)") \
 	  $(if $(COMPRESS),--compress=$(COMPRESS)) $(if $(TRAFFIC),--traffic=$(TRAFFIC)) $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback)
 
+# make local-drill: make local with the broken v2.0.1 (5% of requests
+# answer 500) and AUTO_ROLLBACK=1: `make deploy` fails its Phase 4 gate, the
+# rollback runs, and the drill checks the result (images and services on
+# v1.9.0, the database restored and verified against the backup, smoke
+# passed on v1.9.0). Exit 0 only when it went exactly so. The library-level
+# drill stays a test: go test -run '^TestDrill$$' ./rollback.
 local-drill: ## The rollback drill, locally: broken v2.0.1 deployed, the gate fails, the rollback runs, database and images back, smoke passes on v1.9.0
-	$(GO) test -count=1 -v -timeout 20m -run '^TestDrill$$' ./rollback
+	AUTO_ROLLBACK=1 $(GO) run ./cmd/runbook-local --drill $(LOCAL_FLAGS)
 
 clean-containers: ## Remove every container the tests left (label org.testcontainers=true)
 	bash scripts/clean-containers.sh

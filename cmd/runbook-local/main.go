@@ -12,11 +12,23 @@
 //     file (RUNBOOK_ENV_FILE, RUNBOOK_LOCAL_TARGET).
 //  3. It runs `make deploy ENV=local VERSION=v2.0.0` into the same run
 //     folder as a child process, as a person would.
-//  4. It prints the outcome (every journal step with its duration, the
+//  4. When the deployment succeeded, a compressed drill of the 4-hour watch
+//     (`make monitor SCHEDULE="10s x2" TRAFFIC=20`: 3 rounds, 10 s apart,
+//     the local platform's only users being that traffic) into the same
+//     run folder, then the go-live report again, with the watch's evidence.
+//  5. It prints the outcome (every journal step with its duration, the
 //     images, the versions the services answer, the migrations), then
 //     stops everything, or, with --keep, stays up until Ctrl-C.
 //
-// Its exit code is the deployment's (internal/exitcode).
+// Its exit code is the deployment's, else the watch's, else the report's
+// (internal/exitcode): 0 only when the report says GO-LIVE APPROVED.
+//
+// With --drill (make local-drill) it deploys the broken v2.0.1 (5% of
+// requests answer 500) with AUTO_ROLLBACK=1 instead, and proves the
+// rollback path: the deployment stopped at its Phase 4 gate, the rollback
+// ran, the images and the services are back on v1.9.0, the database was
+// restored and verified against the backup, smoke passed on v1.9.0. Exit
+// 0 only when all of that holds.
 package main
 
 import (
@@ -45,6 +57,8 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/monitor"
+	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -62,11 +76,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", granter.V1, "the version the platform starts at")
 	keep := fs.Bool("keep", false, "keep the platform up after the run, until Ctrl-C")
 	runDir := fs.String("run-dir", "", "the run folder (default runs/<UTC time>-local)")
+	drill := fs.Bool("drill", false, "the rollback drill: deploy the broken "+granter.V201+" with AUTO_ROLLBACK=1 and prove the rollback (make local-drill)")
+	watch := fs.String("watch", "10s x2", "the compressed drill of the 4-hour watch run after a successful deployment (\"\" for none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
 		return exitcode.Config
+	}
+	if *drill {
+		versionSet := false
+		fs.Visit(func(f *flag.Flag) { versionSet = versionSet || f.Name == "version" })
+		if !versionSet {
+			*version = granter.V201
+		}
 	}
 	began := time.Now()
 	root, err := moduleRoot()
@@ -158,30 +181,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "local: RUNBOOK_ENV_FILE=%s\nlocal: RUNBOOK_LOCAL_TARGET=%s\n", envFile, endpoints)
 
 	// 3. make deploy, as a person would run it.
+	mk := maker{ctx: ctx, root: root, dir: dir, stdout: stdout, stderr: stderr,
+		env: []string{"RUNBOOK_LOCAL_TARGET=" + endpoints, "RUNBOOK_ENV_FILE=" + envFile}}
 	argv := []string{"deploy", "ENV=local", "VERSION=" + *version, "RUN_DIR=" + dir}
-	fmt.Fprintf(stdout, "\n$ RUNBOOK_LOCAL_TARGET=%s RUNBOOK_ENV_FILE=%s make %s\n\n", endpoints, envFile, strings.Join(argv, " "))
+	if *drill {
+		argv = append(argv, "AUTO_ROLLBACK=1")
+	}
 	deployStart := time.Now()
-	cmd := exec.CommandContext(ctx, "make", argv...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "RUNBOOK_LOCAL_TARGET="+endpoints, "RUNBOOK_ENV_FILE="+envFile)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 30 * time.Second
-	runErr := cmd.Run()
+	code := mk.run(argv, "exitcode")
 	deployTook := time.Since(deployStart)
-	code := exitcode.Internal
-	if b, err := os.ReadFile(filepath.Join(dir, "exitcode")); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			code = n
+
+	// 4. The watch, compressed, and the report with its evidence.
+	if code == exitcode.OK && !*drill && *watch != "" && ctx.Err() == nil {
+		fmt.Fprintf(stdout, "\n━━ MONITORING PHASE: a compressed drill of the 4-hour schedule (%s instead of %s; 20 read-only requests a second stand in for the users) ━━\n", *watch, monitor.RunbookSchedule)
+		code = mk.run([]string{"monitor", "ENV=local", "RUN_DIR=" + dir, "SCHEDULE=" + *watch, "TRAFFIC=20"}, "monitor.exitcode")
+		if ctx.Err() == nil {
+			fmt.Fprintf(stdout, "\n━━ Go-live report with the watch's evidence (as `make report RUN=%s`) ━━\n", dir)
+			if rc := report.MainWith([]string{dir}, stdout, stderr, tgt.Redact); code == exitcode.OK {
+				code = rc
+			}
 		}
-	} else if runErr == nil {
-		code = exitcode.OK
 	}
 
-	// 4. The outcome.
+	// 5. The outcome.
 	octx, ocancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer ocancel()
-	outcome(octx, stdout, env, tgt, dir, code, deployTook, time.Since(began))
+	if *drill {
+		code = drillOutcome(octx, stdout, env, tgt, dir, code, time.Since(began))
+	} else {
+		outcome(octx, stdout, env, tgt, dir, code, deployTook, time.Since(began))
+	}
 	if err := env.BridgeErr(); err != nil {
 		fmt.Fprintf(stdout, "⚠ the platform's bridge met an error: %v\n", err)
 	}
@@ -190,6 +219,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 	}
 	return code
+}
+
+// maker runs make targets as a person would, against the local platform.
+type maker struct {
+	ctx            context.Context
+	root, dir      string
+	env            []string
+	stdout, stderr io.Writer
+}
+
+// run runs `make argv...` and returns the exit code the command wrote to
+// <run folder>/<codeFile> (GNU make itself always exits 2 on a failure);
+// Internal when none was written and make failed.
+func (m maker) run(argv []string, codeFile string) int {
+	fmt.Fprintf(m.stdout, "\n$ %s make %s\n\n", strings.Join(m.env, " "), strings.Join(argv, " "))
+	_ = os.Remove(filepath.Join(m.dir, codeFile))
+	cmd := exec.CommandContext(m.ctx, "make", argv...)
+	cmd.Dir = m.root
+	cmd.Env = append(os.Environ(), m.env...)
+	cmd.Stdout, cmd.Stderr = m.stdout, m.stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
+	runErr := cmd.Run()
+	if b, err := os.ReadFile(filepath.Join(m.dir, codeFile)); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			return n
+		}
+	}
+	if runErr == nil {
+		return exitcode.OK
+	}
+	return exitcode.Internal
 }
 
 // writeEnvFile writes environments/local.yaml with what make local made:
@@ -276,11 +337,11 @@ func outcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *target.Ta
 		fmt.Fprintf(w, "  migrations    %s\n", applied)
 	}
 	fmt.Fprintf(w, "\nrun folder: %s (journal.jsonl, preflight/smoke/postdeploy .json and .junit.xml, report.md, report.html, platform/)\n", dir)
-	fmt.Fprintf(w, "make deploy took %s; make local took %s in all\n", deployTook.Round(time.Second), total.Round(time.Second))
+	fmt.Fprintf(w, "make deploy took %s; make local took %s in all (the watch and the report included)\n", deployTook.Round(time.Second), total.Round(time.Second))
 	if code == exitcode.OK {
-		fmt.Fprintf(w, "✅ make local: %s deployed; every gate passed (exit 0)\n", tgt.Version)
+		fmt.Fprintf(w, "✅ make local: %s deployed; every gate passed, the compressed watch passed, the go-live report says GO-LIVE APPROVED (exit 0)\n", tgt.Version)
 	} else {
-		fmt.Fprintf(w, "❌ make local: the deployment stopped: exit %d (%s); the output above says where and what to run next\n", code, exitcode.Name(code))
+		fmt.Fprintf(w, "❌ make local: exit %d (%s): the deployment, the watch or the go-live report did not pass; the output above says where and what to run next\n", code, exitcode.Name(code))
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"github.com/granter/runbook/internal/deploy"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/report"
+	"github.com/granter/runbook/internal/rollback"
+	"github.com/granter/runbook/internal/target"
 )
 
 // Gate deadlines (go test -timeout).
@@ -34,6 +36,7 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	f.add(fs, true)
 	preflightTimeout := fs.Duration("preflight-timeout", 90*time.Minute, "deadline of the preflight gate")
 	noReport := fs.Bool("no-report", false, "do not write the go-live report at the end")
+	auto := fs.Bool("auto-rollback", rbTruthy(os.Getenv("AUTO_ROLLBACK")), "when a Phase 4 gate fails and the runbook's rule fires (> 1% errors or a core flow broken), run the rollback (env AUTO_ROLLBACK=1); else print its command")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -72,11 +75,15 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
 		DryRun: f.dryRun, Confirm: f.confirm, History: history})
+	oc.WriteSummary(stdout, f.runDir)
+	code = oc.Code
+	if !f.dryRun && oc.Failed != nil && oc.Failed.Step.Phase == "phase4" {
+		code = deployRollback(ctx, tgt, oc.Code, *auto, rollback.Options{RunDir: f.runDir, Journal: j, Confirm: f.confirm, Out: stdout}, stdout, stderr)
+	}
 	if err := j.Close(); err != nil {
 		fmt.Fprintf(stderr, "runbook deploy: journal: %v\n", err)
 	}
-	oc.WriteSummary(stdout, f.runDir)
-	_ = os.WriteFile(filepath.Join(f.runDir, "exitcode"), fmt.Appendf(nil, "%d\n", oc.Code), 0o644)
+	_ = os.WriteFile(filepath.Join(f.runDir, "exitcode"), fmt.Appendf(nil, "%d\n", code), 0o644)
 	if !f.dryRun && !*noReport && oc.Refused == nil {
 		fmt.Fprintf(stdout, "\n━━ Go-live report (SUCCESS CRITERIA) ━━\n")
 		rc := report.MainWith([]string{f.runDir}, stdout, stderr, tgt.Redact)
@@ -84,5 +91,31 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stdout, "(the deployment's gates passed; the report's verdict waits for the evidence still to come, such as the 4-hour watch)\n")
 		}
 	}
-	return oc.Code
+	return code
+}
+
+// deployRollback is AUTO_ROLLBACK for a deployment stopped by a Phase 4
+// gate: the rollback rule applied to the run's journal, then the rollback
+// (auto) or its exact command. The exit code stays the deployment's
+// failure (code) unless the rollback ran and failed: exitcode.Rollback.
+func deployRollback(ctx context.Context, tgt *target.Target, code int, auto bool, opts rollback.Options, stdout, stderr io.Writer) int {
+	mode := "AUTO_ROLLBACK off: the command is printed"
+	if auto {
+		mode = "AUTO_ROLLBACK=1: the rollback runs when the rule fires"
+	}
+	fmt.Fprintf(stdout, "\n━━ Rollback rule (a Phase 4 gate failed; %s) ━━\n", mode)
+	d, ran, err := rollback.AfterDeploy(ctx, tgt, auto, opts)
+	switch {
+	case ran && err != nil:
+		fmt.Fprintf(stderr, "runbook deploy: the automatic rollback FAILED: %s (exit %d, %s)\n", tgt.Redact(err.Error()), exitcode.Rollback, exitcode.Name(exitcode.Rollback))
+		return exitcode.Rollback
+	case ran:
+		fmt.Fprintf(stdout, "✅ ROLLBACK COMPLETE: the deployment failed its Phase 4 gate and was rolled back (images, database, smoke verified); exit %d (%s) is the deployment's failure\n", code, exitcode.Name(code))
+	case err != nil:
+		// The journal could not be read: the rule was not applied.
+		fmt.Fprintf(stderr, "runbook deploy: the rollback rule could not be applied: %s; decide by hand: %s\n", tgt.Redact(err.Error()), rollback.Command(tgt, opts.RunDir))
+	case !d.Rollback:
+		fmt.Fprintf(stdout, "runbook deploy: the rule did not call for a rollback: fix forward or decide with the tech lead (%s)\n", rollback.Command(tgt, opts.RunDir))
+	}
+	return code
 }

@@ -116,6 +116,19 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			})
 		}
 		defer stopTraffic()
+		// Round 1 looks back one interval: on a platform whose only users
+		// are this traffic, it must have run that long first, or round 1
+		// sees no requests (no data, a failed round).
+		if warm := max(sch.Slots()[0].Window, monitor.MinWindow); warm > 0 {
+			fmt.Fprintf(stdout, "runbook monitor: traffic: %d requests a second for %s before round 1 looks back over them\n", *traffic, warm)
+			t := time.NewTimer(warm)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return exitcode.Internal
+			case <-t.C:
+			}
+		}
 	}
 	code = monitorWatch(ctx, tgt, dir, j, sch, stopTraffic, *auto, f.confirm, *noSmoke, *cpuCores, *keepGoing, stdout, stderr)
 	rbRecordExit(dir, "monitor", named, code, stderr)
