@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/granter/runbook/internal/kube"
-	"github.com/granter/runbook/internal/kubeconn"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -18,11 +17,11 @@ import (
 const ShownLines = 5
 
 func logsManual(tgt *target.Target) string {
-	return kubeconn.Describe(tgt) + " logs -l app=backend-core --tail=50 | grep ERROR   (here: every service, since the end of Phase 3)"
+	return kube.Describe(tgt) + " logs -l app=backend-core --tail=50 | grep ERROR   (here: every service, since the end of Phase 3)"
 }
 
 func sqlManual(tgt *target.Target) string {
-	return kubeconn.Describe(tgt) + " logs -l app=<service> --since=<window> | grep -Ei 'sql error|sqlstate'"
+	return kube.Describe(tgt) + " logs -l app=<service> --since=<window> | grep -Ei 'sql error|sqlstate'"
 }
 
 // readLogs reads every service's pod logs of the window once; the logs and

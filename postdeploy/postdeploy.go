@@ -13,7 +13,6 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
-	"github.com/granter/runbook/internal/kubeconn"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -158,7 +157,7 @@ func (c *Checker) kube() (kubernetes.Interface, error) {
 	if c.cs != nil {
 		return c.cs, nil
 	}
-	cs, err := kubeconn.New(c.Target)
+	cs, err := kube.ForTarget(c.Target)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,11 @@ import (
 // read: the checkout and CI status (4), the staging records (5), the
 // migrator (5), the roster and the team's confirmations (3, 7), the
 // staging rollback drill (6), the load balancer's TLS endpoint (8), the
-// dashboards and a baseline of real traffic (7).
+// dashboards and a baseline of real traffic (7). Attached to a running
+// platform (make local sets RUNBOOK_LOCAL_TARGET), the platform, cluster,
+// Prometheus and webhook are that one's: localenv.Setup starts nothing,
+// and only the evidence is made (the TLS endpoint when the target has
+// none), so every check reads the platform being deployed.
 var setup = []harness.Option{
 	harness.WithoutPlatform(),
 	harness.WithSetupTimeout(8 * time.Minute),

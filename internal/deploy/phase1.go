@@ -15,7 +15,6 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/kube"
-	"github.com/granter/runbook/internal/kubeconn"
 	"github.com/granter/runbook/internal/notify"
 	"github.com/granter/runbook/internal/pgbackup"
 	"github.com/granter/runbook/internal/progress"
@@ -184,7 +183,7 @@ func notifyStep(tgt *target.Target, version string) Step {
 }
 
 func drainStep(tgt *target.Target) Step {
-	k := kubeconn.Describe(tgt)
+	k := kube.Describe(tgt)
 	grace := tgt.Thresholds.DrainGrace
 	var manual []string
 	for _, d := range Drained {
@@ -213,7 +212,7 @@ func drainStep(tgt *target.Target) Step {
 						r.Logf("%s already has 0 replicas; the journal of this run recorded %d before an earlier drain", d, prev)
 					} else {
 						return fmt.Errorf("deployment %s/%s already has 0 replicas and no earlier entry of this run's journal records how many it had: Step 3.1 could not bring it back. Scale it to its usual count first (%s scale deployment/%s --replicas=N), or pass the run folder of the drain (--run-dir)",
-							ns, d, kubeconn.Describe(s.Target), d)
+							ns, d, kube.Describe(s.Target), d)
 					}
 				}
 				pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + d})

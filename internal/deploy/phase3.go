@@ -17,7 +17,6 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/kube"
-	"github.com/granter/runbook/internal/kubeconn"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
 )
@@ -57,7 +56,7 @@ func Phase3(tgt *target.Target, version string, only ...string) []Step {
 func Image(svc target.Service, version string) string { return svc.Image + ":" + version }
 
 func setImageStep(tgt *target.Target, svc target.Service, version, id string) Step {
-	k := kubeconn.Describe(tgt)
+	k := kube.Describe(tgt)
 	manual := fmt.Sprintf("%s set image deployment/%s %s=%s", k, svc.Name, svc.Name, Image(svc, version))
 	would := fmt.Sprintf("record the image of deployment %s and set container %s to %s (a new rollout)", svc.Name, svc.Name, Image(svc, version))
 	if slices.Contains(Drained, svc.Name) {
@@ -128,7 +127,7 @@ func rolloutStep(tgt *target.Target, svc target.Service, id string) Step {
 	timeout := tgt.Thresholds.RolloutTimeout
 	return Step{
 		Phase: "phase3", ID: id, Title: "Wait for the rollout of " + svc.Name,
-		Manual: fmt.Sprintf("%s rollout status deployment/%s --timeout=%s", kubeconn.Describe(tgt), svc.Name, timeout),
+		Manual: fmt.Sprintf("%s rollout status deployment/%s --timeout=%s", kube.Describe(tgt), svc.Name, timeout),
 		Would:  fmt.Sprintf("follow deployment %s until every replica is updated and available and no old one is left, at most %s (a ProgressDeadlineExceeded condition fails at once)", svc.Name, timeout),
 		Class:  exitcode.Deploy, Timeout: timeout + 5*time.Second,
 		Run: func(ctx context.Context, s *State, r *Record) error {

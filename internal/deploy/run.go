@@ -16,7 +16,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/kubeconn"
+	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -69,7 +69,7 @@ type State struct {
 func (s *State) Kube() (kubernetes.Interface, error) {
 	s.kubeOnce.Do(func() {
 		if s.kube == nil {
-			s.kube, s.kubeErr = kubeconn.New(s.Target)
+			s.kube, s.kubeErr = kube.ForTarget(s.Target)
 		}
 	})
 	return s.kube, s.kubeErr
@@ -505,7 +505,7 @@ func next(oc *Outcome) (string, string) {
 		return rollback, "the run already changed " + strings.Join(what, " and ") + " (\"changed\" above): the runbook's way back is the ROLLBACK PROCEDURE; it restores the backup of Step 1.1 and the images recorded in the journal"
 	case drainedOnly:
 		return rollback, "only the drain ran (" + strings.Join(oc.Changed, "; ") + "); the rollback brings the services back (or scale back by hand: " +
-			kubeconn.Describe(oc.Target) + " scale deployment/" + target.BackendCore + " --replicas=N)"
+			kube.Describe(oc.Target) + " scale deployment/" + target.BackendCore + " --replicas=N)"
 	case oc.Failed.Step.Phase == "preflight":
 		return "make preflight ENV=" + env, "a checklist item blocks: nothing was changed; fix it and run the checklist again"
 	}

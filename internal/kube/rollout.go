@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"time"
@@ -128,6 +129,13 @@ func WaitRollout(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 		}
 		lastMsg = s.message
 		if s.failed != nil {
+			if old := staleDeadline(ctx, cs, d, s.failed); old != "" {
+				// The controller observed the new generation but still
+				// carries the condition of the ReplicaSet before it; it
+				// replaces it as soon as the new one progresses.
+				lastMsg = "ProgressDeadlineExceeded of the previous ReplicaSet " + old + " still shown; waiting for the new one"
+				return false, nil
+			}
 			return true, rolloutFailure(ctx, cs, d, s.failed.Reason, s.failed.Message, start, nil)
 		}
 		return s.done, nil
@@ -339,4 +347,30 @@ func ownedReplicaSets(ctx context.Context, cs kubernetes.Interface, d *appsv1.De
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].revision < out[j].revision })
 	return out, nil
+}
+
+var deadlineReplicaSet = regexp.MustCompile(`ReplicaSet "([^"]+)"`)
+
+// staleDeadline returns the name of the ReplicaSet a ProgressDeadlineExceeded
+// condition speaks of when that is no longer the deployment's newest
+// ReplicaSet: after a failed rollout, the controller can record the new
+// generation as observed before it replaces the old condition, and a
+// rollback or reset must not fail on its predecessor's timeout. It returns ""
+// when the condition is about the newest ReplicaSet (a real failure) or
+// cannot be told apart (then it counts, as kubectl counts it).
+func staleDeadline(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment, c *appsv1.DeploymentCondition) string {
+	m := deadlineReplicaSet.FindStringSubmatch(c.Message)
+	if m == nil {
+		return ""
+	}
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	revs, err := Revisions(lctx, cs, d.Namespace, d.Name)
+	if err != nil || len(revs) == 0 {
+		return ""
+	}
+	if newest := revs[len(revs)-1].ReplicaSet; newest != m[1] {
+		return m[1]
+	}
+	return ""
 }

@@ -111,6 +111,28 @@ func TestWaitRollout_failsAtOnceOnProgressDeadline(t *testing.T) {
 	}
 }
 
+// After a failed rollout, the fix (a rollback, a reset) changes the template
+// again. The controller may record the new generation before it replaces the
+// old ProgressDeadlineExceeded condition: that old condition names the
+// previous ReplicaSet and must not fail the new wait.
+func TestWaitRollout_ignoresThePreviousReplicaSetsDeadline(t *testing.T) {
+	ns := granter(t, kubelab.WithProgressDeadline(3))
+	cs := cluster.Clientset
+	const name = kubelab.BackendCore
+	ctx := timeout(t, 60*time.Second)
+	require.NoError(t, kube.WaitRollout(ctx, cs, ns, name))
+	require.NoError(t, kubelab.SetFault(ctx, cs, ns, name, kubelab.FaultNeverReady))
+	require.NoError(t, kube.SetImage(ctx, cs, ns, name, name, "granter/backend-core:v2.0.0"))
+	var re *kube.RolloutError
+	require.ErrorAs(t, kube.WaitRollout(ctx, cs, ns, name), &re)
+	require.Equal(t, "ProgressDeadlineExceeded", re.Reason)
+
+	// The rollback: healthy template, previous image, at once.
+	require.NoError(t, kubelab.SetFault(ctx, cs, ns, name, kubelab.FaultNone))
+	require.NoError(t, kube.SetImage(ctx, cs, ns, name, name, "granter/backend-core:v1.9.0"))
+	require.NoError(t, kube.WaitRollout(ctx, cs, ns, name), "the previous ReplicaSet's timeout must not fail the rollback's wait")
+}
+
 // Without a short progress deadline the on-call timeout ends the wait: the
 // error says what was awaited, what was seen and why the pods are stuck.
 func TestWaitRollout_timeoutNamesThePodWaitingReason(t *testing.T) {

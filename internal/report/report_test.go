@@ -259,6 +259,30 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command)
 		assert.Equal(t, "kubectl rollout status deployment/backend-core --timeout=5m", v.Next.Manual)
 	})
+	t.Run("migrations_failed_after_applying_some", func(t *testing.T) {
+		f := newFixture(t, "prod")
+		f.step("phase2", "2.1", "run pending migrations", journal.StatusFailed, 6e10, map[string]string{
+			"migrations.new": "20260127000050,20260127000100", "error": "migration 20260127000200: relation grants_v2 already exists"},
+			"npm run migration:run")
+		v := evaluate(t, f.dir)
+		assert.Equal(t, exitcode.Deploy, v.ExitCode)
+		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command, "two migrations were applied before the failure: the way back is the rollback")
+		assert.Contains(t, v.Next.Why, "the database (migrations applied)")
+	})
+	t.Run("migrations_failed_before_applying_any", func(t *testing.T) {
+		f := newFixture(t, "prod")
+		f.step("phase2", "2.1", "run pending migrations", journal.StatusFailed, 6e10, map[string]string{"error": "connection refused"}, "npm run migration:run")
+		v := evaluate(t, f.dir)
+		assert.True(t, strings.HasPrefix(v.Next.Command, "make deploy ENV=prod "), "nothing was applied: no rollback, got %q", v.Next.Command)
+	})
+	t.Run("set_image_failed_after_setting_it", func(t *testing.T) {
+		f := newFixture(t, "prod")
+		f.step("phase3", "3.1", "set image of backend-core", journal.StatusFailed, 5e9, map[string]string{
+			"deployment": "backend-core", "image.after": "granter/backend-core:v2.0.0", "error": "restoring replicas: conflict"})
+		v := evaluate(t, f.dir)
+		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command)
+		assert.Contains(t, v.Next.Why, "the images of backend-core")
+	})
 	t.Run("rollback_failed", func(t *testing.T) {
 		f := newFixture(t, "prod")
 		f.step("phase4", "4.5", "monitor error rate", journal.StatusFailed, 6e10, map[string]string{"error_rate": "0.03", "error": "error rate 3% > 1%: rollback trigger"})

@@ -329,20 +329,23 @@ func gatePhase(gate string) string {
 
 // changed reports whether the run changed the platform: a migration
 // applied, an image set, backend-core drained. Then the way back is the
-// rollback.
+// rollback. A failed step counts too when its entry records what it had
+// already changed (Step 2.1 failing after applying migrations.new, a
+// Phase 3 step failing after setting image.after).
 func (r *Run) changed() (bool, string) {
 	db, drained := false, false
 	var images []string
 	for _, e := range r.Entries {
-		if e.Status != journal.StatusOK {
+		ok := e.Status == journal.StatusOK
+		if !ok && e.Status != journal.StatusFailed {
 			continue
 		}
 		switch {
-		case e.Phase == "phase2" && (e.Data["migrations.new"] != "" || e.Step == "2.1"):
+		case e.Phase == "phase2" && (e.Data["migrations.new"] != "" || ok && e.Step == "2.1"):
 			db = true
 		case e.Phase == "phase3" && e.Data["image.after"] != "":
 			images = appendOnce(images, orDefault(e.Data["deployment"], e.Data["image.after"]))
-		case e.Phase == "phase1" && e.Step == "1.3":
+		case ok && e.Phase == "phase1" && e.Step == "1.3":
 			drained = true
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
@@ -18,17 +17,13 @@ import (
 
 // kubeClient builds a client from the target's kubeconfig (kube.kubeconfig,
 // else $KUBECONFIG or ~/.kube/config) for context ("" is the
-// kubeconfig's current context). It never prompts.
+// kubeconfig's current context), with kube.NewClientset. It never prompts.
 func kubeClient(k *target.Kube, context string) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if k != nil && k.Kubeconfig != "" {
-		rules.ExplicitPath = k.Kubeconfig
+	kubeconfig := ""
+	if k != nil {
+		kubeconfig = k.Kubeconfig
 	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig (context %q): %w", context, err)
-	}
-	return kubernetes.NewForConfig(cfg)
+	return kube.NewClientset(kubeconfig, context)
 }
 
 func (it *item) secrets(ctx context.Context, r *flow.Recorder) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/kubelab"
+	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/kube"
@@ -25,6 +26,7 @@ import (
 // on the package's one local platform, and puts it back (t.Cleanup).
 
 func TestInfrastructureCheckFaults(t *testing.T) {
+	localenv.RequireStarted(t, env)
 	ns := env.Namespace
 
 	t.Run("unhealthy service", func(t *testing.T) {
@@ -83,7 +85,7 @@ func TestInfrastructureCheckFaults(t *testing.T) {
 	})
 
 	t.Run("missing alert rule", func(t *testing.T) {
-		setRules(t, func(rules []map[string]any) []map[string]any {
+		env.EditAlertRulesT(t, func(rules []map[string]any) []map[string]any {
 			var keep []map[string]any
 			for _, r := range rules {
 				if r["alert"] != metrics.AlertLatencyP95High {
@@ -128,21 +130,4 @@ func waitNewPodNotReady(t *testing.T, ctx context.Context, name string) {
 		case <-tick.C:
 		}
 	}
-}
-
-// setRules loads Prometheus's alert rules with edit applied to the rules
-// of every group, until the test ends.
-func setRules(t *testing.T, edit func([]map[string]any) []map[string]any) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	restore, err := env.EditAlertRules(ctx, edit)
-	if restore != nil {
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			require.NoError(t, restore(ctx))
-		})
-	}
-	require.NoError(t, err)
 }

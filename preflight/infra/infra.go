@@ -7,13 +7,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
@@ -75,22 +73,9 @@ func New(tgt *target.Target, opts ...Option) flow.Flow {
 }
 
 type item struct {
-	tgt *target.Target
-	c   config
-
-	csOnce sync.Once
-	cs     kubernetes.Interface
-	csErr  error
-}
-
-// kube returns the client of the target's cluster, built once.
-func (it *item) kube() (kubernetes.Interface, string, error) {
-	k := it.tgt.Kube
-	if k == nil {
-		return nil, "", fmt.Errorf("no Kubernetes access configured (no kube: section in %s)", it.tgt.File)
-	}
-	it.csOnce.Do(func() { it.cs, it.csErr = kube.NewClientset(k.Kubeconfig, k.Context) })
-	return it.cs, k.Namespace, it.csErr
+	tgt  *target.Target
+	c    config
+	kube kube.Lazy // the target's cluster, connected once
 }
 
 func (it *item) prometheus() (*metrics.Client, error) {
@@ -155,7 +140,7 @@ func (it *item) servicesHealthy(ctx context.Context, r *flow.Recorder) error {
 // deploymentsAvailable checks every service's Deployment; it returns
 // "backend-core 2/2" per available one.
 func (it *item) deploymentsAvailable(ctx context.Context, r *flow.Recorder) ([]string, error) {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, "")
 	if err != nil {
 		return nil, fmt.Errorf("the deployments' availability cannot be checked: %w", err)
 	}
@@ -278,7 +263,7 @@ func (it *item) monitoringEnabled(ctx context.Context, r *flow.Recorder) error {
 }
 
 func (it *item) loggingOperational(ctx context.Context, r *flow.Recorder) error {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, "")
 	if err != nil {
 		return fmt.Errorf("the pod logs cannot be read: %w", err)
 	}

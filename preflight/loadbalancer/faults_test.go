@@ -14,6 +14,7 @@ import (
 
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/kubelab"
+	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/kube"
@@ -84,6 +85,7 @@ func path(p, svc string, port int) map[string]any {
 }
 
 func TestLoadBalancerCheckFaults(t *testing.T) {
+	localenv.RequireStarted(t, env)
 	t.Run("ingress path to a port the service does not expose", func(t *testing.T) {
 		ns := scratch(t)
 		patch(t, ns, "ingress", kubelab.IngressName, ingressRules(

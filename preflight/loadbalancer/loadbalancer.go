@@ -10,7 +10,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -66,22 +65,13 @@ func New(tgt *target.Target, opts ...Option) flow.Flow {
 }
 
 type item struct {
-	tgt *target.Target
-	c   config
-
-	csOnce sync.Once
-	cs     kubernetes.Interface
-	csErr  error
+	tgt  *target.Target
+	c    config
+	kube kube.Lazy // the target's cluster, connected once
 }
 
-func (it *item) kube() (kubernetes.Interface, string, error) {
-	k := it.tgt.Kube
-	if k == nil {
-		return nil, "", fmt.Errorf("no Kubernetes access configured (no kube: section in %s): the load balancer's configuration cannot be read", it.tgt.File)
-	}
-	it.csOnce.Do(func() { it.cs, it.csErr = kube.NewClientset(k.Kubeconfig, k.Context) })
-	return it.cs, k.Namespace, it.csErr
-}
+// noKube is what a target without a kube: section leaves unchecked.
+const noKube = ": the load balancer's configuration cannot be read"
 
 // ingress reads the target's Ingress.
 func (it *item) ingress(ctx context.Context, cs kubernetes.Interface, ns string) (*networkingv1.Ingress, error) {
@@ -100,7 +90,7 @@ func (it *item) ingress(ctx context.Context, cs kubernetes.Interface, ns string)
 }
 
 func (it *item) config(ctx context.Context, r *flow.Recorder) error {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, noKube)
 	if err != nil {
 		return err
 	}
@@ -304,7 +294,7 @@ func (it *item) tlsSecretProblem(ctx context.Context, cs kubernetes.Interface, n
 }
 
 func (it *item) healthChecks(ctx context.Context, r *flow.Recorder) error {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, noKube)
 	if err != nil {
 		return err
 	}
@@ -340,7 +330,7 @@ func (it *item) healthChecks(ctx context.Context, r *flow.Recorder) error {
 }
 
 func (it *item) routing(ctx context.Context, r *flow.Recorder) error {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, noKube)
 	if err != nil {
 		return err
 	}

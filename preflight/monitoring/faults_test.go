@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
@@ -61,6 +62,7 @@ func withRoster(t *testing.T, tg *target.Target, edit func(r *roster.Roster), dr
 }
 
 func TestMonitoringAndAlertingFaults(t *testing.T) {
+	localenv.RequireStarted(t, env)
 	t.Run("dashboard answers 404", func(t *testing.T) {
 		res := run(t, func(tg *target.Target) {
 			tg.Prometheus.Dashboards = append(append([]string(nil), tgt.Prometheus.Dashboards...), tgt.Prometheus.URL+"/d/granter-errors")
@@ -72,7 +74,7 @@ func TestMonitoringAndAlertingFaults(t *testing.T) {
 		checklist.AssertOnlyFails(t, res, monitoring.DashboardsPrepared, "no dashboard configured (prometheus.dashboards")
 	})
 	t.Run("wrong threshold loaded", func(t *testing.T) {
-		setRules(t, func(rules []map[string]any) []map[string]any {
+		env.EditAlertRulesT(t, func(rules []map[string]any) []map[string]any {
 			for _, r := range rules {
 				if r["alert"] == metrics.AlertErrorRateWarning {
 					expr := r["expr"].(string)
@@ -126,23 +128,9 @@ func TestBaselineJournaled(t *testing.T) {
 	e := entries[0]
 	require.Equal(t, "error rate baseline established", e.Action)
 	require.Equal(t, "1h0m0s", e.Data["window"])
+	require.Equal(t, "1h0m0s", e.Data["baseline.window"])
+	require.Less(t, e.Duration, time.Minute, "Duration is how long the check took, not the baseline window")
+	require.WithinDuration(t, time.Now(), e.Started, time.Minute, "Started is when the check ran, not the window's start")
 	require.NotEmpty(t, e.Data["requests"])
 	require.Contains(t, e.Data["query"], monitoring.UserTraffic)
-}
-
-// setRules loads Prometheus's alert rules with edit applied to the rules
-// of every group, until the test ends.
-func setRules(t *testing.T, edit func([]map[string]any) []map[string]any) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	restore, err := env.EditAlertRules(ctx, edit)
-	if restore != nil {
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			require.NoError(t, restore(ctx))
-		})
-	}
-	require.NoError(t, err)
 }

@@ -200,6 +200,7 @@ func (it *item) onCall(ctx context.Context, r *flow.Recorder) error {
 }
 
 func (it *item) baseline(ctx context.Context, r *flow.Recorder) error {
+	began := time.Now()
 	mc, err := it.prometheus()
 	if err != nil {
 		return err
@@ -218,10 +219,12 @@ func (it *item) baseline(ctx context.Context, r *flow.Recorder) error {
 	at := rate.At
 	if it.c.journal != nil {
 		if err := it.c.journal.Add(journal.Entry{Phase: "preflight", Step: "7", Action: "error rate baseline established", Status: journal.StatusOK,
-			Started: at.Add(-it.c.window), Duration: it.c.window,
+			// Started and Duration are the check's own (the report's timeline
+			// shows them); the window the rate covers is data.
+			Started: began, Duration: time.Since(began),
 			Data: map[string]string{
 				"error_rate": fmt.Sprintf("%g", rate.Value), "requests": fmt.Sprintf("%.0f", rate.Requests), "errors": fmt.Sprintf("%.0f", rate.Errors),
-				"window": it.c.window.String(), "query": rate.Query, "at": at.UTC().Format(time.RFC3339),
+				"window": it.c.window.String(), "baseline.window": it.c.window.String(), "query": rate.Query, "at": at.UTC().Format(time.RFC3339),
 			}}); err != nil {
 			return fmt.Errorf("baseline measured, but recording it in the journal failed: %w", err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/kubelab"
+	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
@@ -57,6 +58,7 @@ func namespaceAt(t *testing.T, version string, images map[string]string) string 
 }
 
 func TestRollbackPreparationFaults(t *testing.T) {
+	localenv.RequireStarted(t, env)
 	v := tgt.Version
 	t.Run("backup altered after verification", func(t *testing.T) {
 		dir := t.TempDir()

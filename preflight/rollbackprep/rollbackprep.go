@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -68,21 +67,9 @@ func New(tgt *target.Target, opts ...Option) flow.Flow {
 }
 
 type item struct {
-	tgt *target.Target
-	c   config
-
-	csOnce sync.Once
-	cs     kubernetes.Interface
-	csErr  error
-}
-
-func (it *item) kube() (kubernetes.Interface, string, error) {
-	k := it.tgt.Kube
-	if k == nil {
-		return nil, "", fmt.Errorf("no Kubernetes access configured (no kube: section in %s)", it.tgt.File)
-	}
-	it.csOnce.Do(func() { it.cs, it.csErr = kube.NewClientset(k.Kubeconfig, k.Context) })
-	return it.cs, k.Namespace, it.csErr
+	tgt  *target.Target
+	c    config
+	kube kube.Lazy // the target's cluster, connected once
 }
 
 func (it *item) scriptsPrepared(ctx context.Context, r *flow.Recorder) error {
@@ -113,7 +100,7 @@ func (it *item) scriptsPrepared(ctx context.Context, r *flow.Recorder) error {
 
 // current reads the image of every service's deployment.
 func (it *item) current(ctx context.Context) (map[string]string, error) {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, "")
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +349,7 @@ func (it *item) restorePart(r *flow.Recorder) (Part, error) {
 // ReplicaSet's creation to the Progressing condition's
 // NewReplicaSetAvailable. The rollouts of Step 4 run side by side.
 func (it *item) rolloutPart(ctx context.Context, r *flow.Recorder) (Part, error) {
-	cs, ns, err := it.kube()
+	cs, ns, err := it.kube.Of(it.tgt, "")
 	if err != nil {
 		return Part{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
@@ -47,6 +48,7 @@ func withTeam(t *testing.T, edit func(r *roster.Roster), drop func(a checklist.A
 }
 
 func TestTeamCoordinationFaults(t *testing.T) {
+	localenv.RequireStarted(t, env)
 	t.Run("placeholder contact", func(t *testing.T) {
 		res := withTeam(t, func(r *roster.Roster) {
 			for i := range r.Escalation {
@@ -102,6 +104,7 @@ func TestTeamCoordinationFaults(t *testing.T) {
 
 // The channel check is a real post: the sink recorded it.
 func TestChannelMessageRecorded(t *testing.T) {
+	localenv.RequireStarted(t, env)
 	res := flow.Run(t.Context(), team.New(tgt))
 	checklist.AssertAllPass(t, res)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
