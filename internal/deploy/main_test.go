@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/granter/runbook/fixtures/faults"
@@ -176,16 +177,20 @@ func reset(t *testing.T) {
 
 func setProgressDeadline(ctx context.Context, name string, seconds int32) error {
 	dc := env.Cluster.Clientset.AppsV1().Deployments(env.Namespace)
-	d, err := dc.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
+	// The controller writes the deployment's status concurrently: retry a
+	// conflicting update on a fresh copy.
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := dc.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Spec.ProgressDeadlineSeconds != nil && *d.Spec.ProgressDeadlineSeconds == seconds {
+			return nil
+		}
+		d.Spec.ProgressDeadlineSeconds = ptr.To(seconds)
+		_, err = dc.Update(ctx, d, metav1.UpdateOptions{})
 		return err
-	}
-	if d.Spec.ProgressDeadlineSeconds != nil && *d.Spec.ProgressDeadlineSeconds == seconds {
-		return nil
-	}
-	d.Spec.ProgressDeadlineSeconds = ptr.To(seconds)
-	_, err = dc.Update(ctx, d, metav1.UpdateOptions{})
-	return err
+	})
 }
 
 // waitVersion waits until url/health answers healthy at version (the
