@@ -34,21 +34,7 @@ func BenchmarkRollback1M(b *testing.B) {
 	conn, err := pgx.Connect(ctx, tgt.Database.URL.Reveal())
 	require.NoError(b, err)
 	began := time.Now()
-	_, err = conn.Exec(ctx, `
-		INSERT INTO grants (ref, title, summary, funder, category, region, amount, deadline, url)
-		SELECT 'BENCH-' || i,
-		       'Call for projects ' || i || ': ' || (ARRAY['quantum computing','organic farming','heritage restoration','mental health'])[1 + i % 4],
-		       repeat('Support for projects that ' || md5(i::text) || '. ', 3),
-		       (ARRAY['Bpifrance','ADEME','Agence Nationale de la Recherche','Région Bretagne'])[1 + i % 4],
-		       (ARRAY['research','innovation','culture','education','environment','health','agriculture','social'])[1 + i % 8],
-		       (ARRAY['national','ile-de-france','occitanie','bretagne'])[1 + i % 4],
-		       1000 + (i::bigint * 7919) % 2000000,
-		       DATE '2026-01-01' + i % 1000,
-		       'https://grants.example.com/' || i
-		FROM generate_series(1, $1::int) i`, rows)
-	require.NoError(b, err)
-	_, err = conn.Exec(ctx, "ANALYZE grants")
-	require.NoError(b, err)
+	require.NoError(b, granter.BulkGrants(ctx, conn, rows))
 	var size string
 	require.NoError(b, conn.QueryRow(ctx, "SELECT pg_size_pretty(pg_database_size(current_database()))").Scan(&size))
 	conn.Close(ctx)

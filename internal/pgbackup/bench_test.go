@@ -30,21 +30,7 @@ func BenchmarkBackupVerify1M(b *testing.B) {
 	defer pool.Close()
 	require.NoError(b, granter.InstallBaseline(ctx, pool))
 	began := time.Now()
-	_, err = pool.Exec(ctx, `
-		INSERT INTO grants (ref, title, summary, funder, category, region, amount, deadline, url)
-		SELECT 'BENCH-' || i,
-		       'Call for projects ' || i || ': ' || (ARRAY['quantum computing','organic farming','heritage restoration','mental health'])[1 + i % 4],
-		       repeat('Support for projects that ' || md5(i::text) || '. ', 3),
-		       (ARRAY['Bpifrance','ADEME','Agence Nationale de la Recherche','Région Bretagne'])[1 + i % 4],
-		       (ARRAY['research','innovation','culture','education','environment','health','agriculture','social'])[1 + i % 8],
-		       (ARRAY['national','ile-de-france','occitanie','bretagne'])[1 + i % 4],
-		       1000 + (i::bigint * 7919) % 2000000,
-		       DATE '2026-01-01' + i % 1000,
-		       'https://grants.example.com/' || i
-		FROM generate_series(1, $1::int) i`, rows)
-	require.NoError(b, err)
-	_, err = pool.Exec(ctx, "ANALYZE grants")
-	require.NoError(b, err)
+	require.NoError(b, granter.BulkGrants(ctx, pool, rows))
 	b.Logf("generated %d grants in %s", rows, time.Since(began).Round(time.Millisecond))
 
 	var size string
