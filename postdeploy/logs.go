@@ -162,23 +162,7 @@ func (c *Checker) sqlErrors(ctx context.Context, ev *Evidence) error {
 		return err
 	}
 	ev.Set("logs.query", c.logsQuery(win))
-	var found []string
-	read := 0
-next:
-	for _, svc := range c.Target.Services {
-		for _, l := range logs[svc.Name] {
-			read++
-			if !IsSQLError(l.Text) {
-				continue
-			}
-			for _, re := range allow {
-				if re.MatchString(l.Text) {
-					continue next
-				}
-			}
-			found = append(found, fmt.Sprintf("%s: pod %s line %d: %s", svc.Name, l.Pod, l.Number, clip(l.Text, 240)))
-		}
-	}
+	found, read := SQLErrorLines(c.Target.Services, logs, allow)
 	ev.Set("sql.errors", fmt.Sprint(len(found)))
 	ev.Logf("%d log lines read %s, %d SQL errors", read, sinceText(at, win), len(found))
 	if len(found) > 0 {
@@ -197,4 +181,27 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// SQLErrorLines returns the SQL error lines of the services' logs that no
+// allowlist pattern matches, each named by service, pod and line, and how
+// many lines were read. An allowlisted line is skipped on its own: the lines
+// after it are still read.
+func SQLErrorLines(services []target.Service, logs map[string][]kube.LogLine, allow []*regexp.Regexp) (found []string, read int) {
+	for _, svc := range services {
+	lines:
+		for _, l := range logs[svc.Name] {
+			read++
+			if !IsSQLError(l.Text) {
+				continue
+			}
+			for _, re := range allow {
+				if re.MatchString(l.Text) {
+					continue lines
+				}
+			}
+			found = append(found, fmt.Sprintf("%s: pod %s line %d: %s", svc.Name, l.Pod, l.Number, clip(l.Text, 240)))
+		}
+	}
+	return found, read
 }

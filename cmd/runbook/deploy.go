@@ -83,7 +83,14 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := j.Close(); err != nil {
 		fmt.Fprintf(stderr, "runbook deploy: journal: %v\n", err)
 	}
-	_ = os.WriteFile(filepath.Join(f.runDir, "exitcode"), fmt.Appendf(nil, "%d\n", code), 0o644)
+	// CI reads this file (make exits 2 whatever failed): a stale one from an
+	// earlier command must never stand for this run.
+	if err := os.WriteFile(filepath.Join(f.runDir, "exitcode"), fmt.Appendf(nil, "%d\n", code), 0o644); err != nil {
+		fmt.Fprintf(stderr, "runbook deploy: exit code %d not recorded in the run folder: %v\n", code, err)
+		if code == exitcode.OK {
+			code = exitcode.Internal
+		}
+	}
 	if !f.dryRun && !*noReport && oc.Refused == nil {
 		fmt.Fprintf(stdout, "\n━━ Go-live report (SUCCESS CRITERIA) ━━\n")
 		rc := report.MainWith([]string{f.runDir}, stdout, stderr, tgt.Redact)

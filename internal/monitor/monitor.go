@@ -125,6 +125,10 @@ func (r Round) Err() error {
 	return nil
 }
 
+// DatabaseTimeout bounds a round's database reads (pg_stat_statements,
+// pg_stat_activity), connection included.
+const DatabaseTimeout = 20 * time.Second
+
 // Check runs one round now: the metrics over the slot's window, then the
 // light smoke flows.
 func (m *Monitor) Check(ctx context.Context, slot Slot) Round {
@@ -134,14 +138,22 @@ func (m *Monitor) Check(ctx context.Context, slot Slot) Round {
 		m.errorRate(ctx, w),
 		m.p95(ctx, w),
 	)
+	// The database reads get a deadline of their own: a stuck query (a lock
+	// wait, a cut network) must fail this round, not freeze the watch.
+	dctx, cancel := context.WithTimeout(ctx, DatabaseTimeout)
 	var conn *pgx.Conn
 	var connErr error
 	if m.hasDatabase() {
-		conn, connErr = m.connect(ctx)
+		conn, connErr = m.connect(dctx)
 	}
-	r.Checks = append(r.Checks, m.dbQuery(ctx, w, conn, connErr), m.connections(ctx, conn, connErr))
+	r.Checks = append(r.Checks, m.dbQuery(dctx, w, conn, connErr), m.connections(dctx, conn, connErr))
+	cancel()
 	if conn != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
+		cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if err := conn.Close(cctx); err != nil {
+			fmt.Fprintf(m.opts.Out, "monitor: WARNING: closing the database session: %v\n", err)
+		}
+		ccancel()
 	}
 	r.Checks = append(r.Checks,
 		m.memory(ctx, r.Started),
@@ -232,8 +244,10 @@ func (m *Monitor) Watch(ctx context.Context) (Result, error) {
 		_ = prog.Done("FAILED")
 		watchErr = exitcode.Wrap(exitcode.SLO, res.Failed.Err())
 	case watchErr != nil:
+		// Stopped (Ctrl-C, SIGTERM) before any round failed: not a breach.
+		// The watch is incomplete, so its evidence is missing (Internal).
 		_ = prog.Done("interrupted")
-		watchErr = exitcode.Wrap(exitcode.SLO, watchErr)
+		watchErr = exitcode.Wrap(exitcode.Internal, fmt.Errorf("the watch was interrupted before it completed: %w", watchErr))
 	default:
 		_ = prog.Done("done")
 	}
@@ -325,8 +339,8 @@ func (m *Monitor) journalWatch(res Result, watchErr error) {
 	if watchErr != nil {
 		e.Status, e.Error = journal.StatusFailed, watchErr.Error()
 		e.Action = fmt.Sprintf("watch stopped after %s and %d rounds", watched, len(res.Rounds))
-		e.Data["class"] = "slo"
 		if res.Failed != nil {
+			e.Data["class"] = "slo"
 			e.Data["rollback.trigger"] = strconv.FormatBool(res.Decision.Rollback)
 			e.Data["rollback.reason"] = res.Decision.Reason
 		}

@@ -11,9 +11,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -31,10 +33,12 @@ type Client struct {
 	http    *http.Client
 }
 
-// New makes a client for the webhook at url (a secret) posting to channel.
+// New makes a client for the webhook at webhookURL (a secret) posting to channel.
 // Each post is bounded by timeout.
-func New(url, channel string, timeout time.Duration) *Client {
-	return &Client{url: url, channel: channel, http: &http.Client{Timeout: timeout}}
+func New(webhookURL, channel string, timeout time.Duration) *Client {
+	return &Client{url: webhookURL, channel: channel, http: &http.Client{Timeout: timeout,
+		// A webhook answers; a redirect would send the message elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // Error is a message the channel did not take.
@@ -68,6 +72,12 @@ func (c *Client) Send(ctx context.Context, text string) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// net/http quotes the URL (re-serialised, or a redirect's) in a
+		// *url.Error: keep only the cause, then scrub what is left.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return &Error{Channel: c.channel, Err: scrub(err, c.url)}
 	}
 	defer resp.Body.Close()

@@ -130,6 +130,11 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 	if first != nil {
 		return Backup{}, fmt.Errorf("dump %s: %w", src, first)
 	}
+	if len(tables) == 0 {
+		// An empty backup would verify trivially (nothing to compare) and be
+		// offered to a rollback: refuse it.
+		return Backup{}, fmt.Errorf("dump %s: the database has no tables (the wrong database?); a backup of nothing is not a backup", src)
+	}
 	if err := f.Sync(); err != nil {
 		return Backup{}, fmt.Errorf("dump %s: sync %s: %w", src, partial, err)
 	}

@@ -43,7 +43,7 @@ func Restore(ctx context.Context, b Backup, dst Source, opts ...Option) (Restore
 	if err := CheckIntegrity(b); err != nil {
 		return Restored{}, err
 	}
-	if b.Tables == nil {
+	if len(b.Tables) == 0 {
 		return Restored{}, fmt.Errorf("backup %s has no table statistics to verify the restore with", b.Path)
 	}
 	name, err := scratchName(dst.Database, "restore")

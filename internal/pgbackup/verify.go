@@ -48,7 +48,7 @@ func Verify(ctx context.Context, b Backup, scratch Server, opts ...Option) (Veri
 	if err := CheckIntegrity(b); err != nil {
 		return Verification{}, err
 	}
-	if b.Tables == nil {
+	if len(b.Tables) == 0 {
 		return Verification{}, fmt.Errorf("backup %s has no table statistics to compare with (its manifest was not written by Dump)", b.Path)
 	}
 	name, err := scratchName(b.Database, "verify")
@@ -187,7 +187,7 @@ func Copy(ctx context.Context, b Backup, srv Server, opts ...Option) (copyDB Sou
 	if err := CheckIntegrity(b); err != nil {
 		return Source{}, nil, err
 	}
-	if b.Tables == nil {
+	if len(b.Tables) == 0 {
 		return Source{}, nil, fmt.Errorf("backup %s has no table statistics to check the copy with", b.Path)
 	}
 	name, err := scratchName(b.Database, "copy")

@@ -432,6 +432,9 @@ func evalEndpoints(a acc, r *Run) {
 
 func evalErrorRate(a acc, r *Run) {
 	for _, e := range r.entries(hasData("error_rate")) {
+		if e.Phase != "phase4" && e.Phase != "monitor" {
+			continue // preflight's baseline measured the old version: not evidence of this one
+		}
 		raw := e.Data["error_rate"]
 		threshold := DefaultErrorRateThreshold
 		if t, ok := parseRatio(e.Data["error_rate.threshold"]); ok {

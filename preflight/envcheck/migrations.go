@@ -145,8 +145,12 @@ func (it *item) migrations(ctx context.Context, r *flow.Recorder) error {
 	if err != nil {
 		return fmt.Errorf("migration status of the scratch copy: %w", err)
 	}
-	if still, _ := parseStatus(out); len(still) > 0 {
+	still, listed := parseStatus(out)
+	if len(still) > 0 {
 		return fmt.Errorf("after migrating the scratch copy, still pending: %s", strings.Join(still, ", "))
+	}
+	if listed == 0 {
+		return fmt.Errorf("after migrating the scratch copy, the status command listed no migration (want every expected one in \"success\" state); its output: %q", clipStatus(out))
 	}
 	checklist.Evidence(r, "pending = the expected %d (%s…%s); applied cleanly in %s to a copy of %s restored from %s",
 		len(pending), pending[0], pending[len(pending)-1], time.Since(start).Round(100*time.Millisecond), src.Database, filepath.Base(b.Path))
@@ -209,4 +213,12 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// clipStatus keeps an error message readable when a status command prints a lot.
+func clipStatus(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
 }

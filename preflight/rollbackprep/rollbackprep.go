@@ -313,6 +313,11 @@ func (it *item) estimate(ctx context.Context, r *flow.Recorder) error {
 	if drill.Duration > 0 {
 		line += fmt.Sprintf("; the staging drill took %s", drill.Duration.Round(time.Second))
 	}
+	if drill.Duration > total {
+		// A real drill that took longer than the sum of its parts is the
+		// better estimate.
+		total = drill.Duration
+	}
 	if total > budget {
 		return fmt.Errorf("estimated rollback time %s is over the runbook's %s (thresholds.rollbackBudget): %s; shorten the slow part (a smaller or faster restore, faster rollouts) or agree a longer window",
 			total.Round(time.Second), budget, line)

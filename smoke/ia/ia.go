@@ -186,7 +186,11 @@ func (r *run) fallbackOutage(ctx context.Context, rec *flow.Recorder) (err error
 	}
 	rec.Logf("AI provider made to fail")
 	defer func() {
-		if rerr := restore(context.WithoutCancel(ctx)); rerr != nil {
+		// A fresh deadline: the flow's may be over, and a restore that hangs
+		// would leave the provider failing for every other flow.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rerr := restore(rctx); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("the AI provider could not be restored (it keeps failing): %w", rerr))
 			return
 		}

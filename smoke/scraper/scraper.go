@@ -64,6 +64,7 @@ type run struct {
 	listing *Listing
 	tag     string
 	posted  bool   // a POST /scraper/jobs was sent
+	lost    bool   // ... and its answer never came (timeout): a job may exist
 	jobID   string // its answer
 	job     Job    // the finished job
 }
@@ -143,6 +144,8 @@ func (r *run) startJob(ctx context.Context, rec *flow.Recorder) error {
 	if errors.As(err, &unreachable) {
 		r.posted = false // no connection was made: no job can have been created
 	}
+	var timedOut *httpcheck.TimeoutError
+	r.lost = errors.As(err, &timedOut)
 	if err != nil {
 		return err
 	}
@@ -313,6 +316,12 @@ func (r *run) cleanup(ctx context.Context, rec *flow.Recorder) error {
 	}
 	if len(got.Results) > 0 {
 		return resp.Errorf("%d grants still stored under tag %s after deleting job(s) %s (delete them by hand)", len(got.Results), r.tag, strings.Join(ids, ", "))
+	}
+	if r.lost && r.jobID == "" && len(ids) == 0 {
+		// The POST's answer was lost and nothing is stored yet: a queued job
+		// may still store grants under the tag later. Say so rather than
+		// claim the target is clean.
+		return fmt.Errorf("the scrape job's creation was sent but its id never came back, and nothing is stored under tag %s yet: a queued job may still store grants; check GET /scraper/grants?tag=%s later and delete its job by hand", r.tag, url.QueryEscape(r.tag))
 	}
 	rec.Logf("GET %s: nothing left under tag %s", resp.URL, r.tag)
 	return nil
