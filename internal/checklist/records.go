@@ -28,7 +28,9 @@ type SmokeRecord struct {
 	Version string    `json:"version"`
 	At      time.Time `json:"at"` // when the run ended
 	// Flows is each top-level smoke test and its outcome: passed, failed,
-	// skipped, or "did not finish".
+	// skipped, "did not finish", or "step skipped: TestX/step" when the
+	// test passed but a step of it skipped (Go passes a parent whose
+	// subtests skip; a skipped step is not a passed flow).
 	Flows map[string]string `json:"flows"`
 	// Passed is true only when every flow passed and all five ran.
 	Passed bool `json:"passed"`
@@ -42,6 +44,7 @@ func SmokeRecordFrom(r io.Reader, env, version string, at time.Time) (SmokeRecor
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	pkgFailed := false
+	skipped := map[string][]string{} // flow -> its skipped steps
 	for sc.Scan() {
 		var e testEvent
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
@@ -53,7 +56,12 @@ func SmokeRecordFrom(r io.Reader, env, version string, at time.Time) (SmokeRecor
 			}
 			continue
 		}
-		if strings.Contains(e.Test, "/") {
+		if flow, _, ok := strings.Cut(e.Test, "/"); ok {
+			// A parent test passes when its subtests skip: a skipped step
+			// means the flow did not pass, whatever its own outcome.
+			if e.Action == "skip" {
+				skipped[flow] = append(skipped[flow], e.Test)
+			}
 			continue
 		}
 		switch e.Action {
@@ -69,6 +77,11 @@ func SmokeRecordFrom(r io.Reader, env, version string, at time.Time) (SmokeRecor
 	}
 	if err := sc.Err(); err != nil {
 		return rec, fmt.Errorf("reading go test -json: %w", err)
+	}
+	for flow, steps := range skipped {
+		if rec.Flows[flow] == "passed" {
+			rec.Flows[flow] = "step skipped: " + strings.Join(steps, ", ")
+		}
 	}
 	rec.Problems = rec.check()
 	if pkgFailed && len(rec.Problems) == 0 {

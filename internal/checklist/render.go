@@ -129,12 +129,19 @@ const configMarker = "runbook: the target configuration is not usable"
 // Lines that are not JSON (a build error printed by go itself) are kept as
 // the run error.
 func Read(r io.Reader) (Report, error) {
-	subs := map[string]*testRun{} // by full test name
-	get := func(name string) *testRun {
-		s, ok := subs[name]
+	// By package and full test name: `go test -json ./preflight/...` runs
+	// the same test names in several packages, and one package's pass
+	// must not overwrite another's fail.
+	type key struct{ pkg, test string }
+	runs := map[key]*testRun{}
+	var order []key
+	get := func(pkg, name string) *testRun {
+		k := key{pkg, name}
+		s, ok := runs[k]
 		if !ok {
 			s = &testRun{}
-			subs[name] = s
+			runs[k] = s
+			order = append(order, k)
 		}
 		return s
 	}
@@ -168,7 +175,7 @@ func Read(r io.Reader) (Report, error) {
 			}
 		default:
 			sawTests = true
-			s := get(e.Test)
+			s := get(e.Package, e.Test)
 			switch e.Action {
 			case "output":
 				s.out = append(s.out, strings.TrimRight(e.Output, "\n"))
@@ -179,6 +186,15 @@ func Read(r io.Reader) (Report, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return Report{}, fmt.Errorf("reading go test -json: %w", err)
+	}
+
+	// One result per test name: where packages disagree, the worst
+	// outcome wins (fail, then unfinished, then skip, then pass).
+	subs := map[string]*testRun{}
+	for _, k := range order {
+		if cur, ok := subs[k.test]; !ok || worse(runs[k].action, cur.action) {
+			subs[k.test] = runs[k]
+		}
 	}
 
 	var rep Report
@@ -255,6 +271,13 @@ func Read(r io.Reader) (Report, error) {
 type testRun struct {
 	action string // pass, fail, skip; "" while running (or never ended)
 	out    []string
+}
+
+// worse reports whether outcome a is worse than b: fail, then "" (never
+// ended), then skip, then pass.
+func worse(a, b string) bool {
+	rank := map[string]int{"pass": 0, "skip": 1, "": 2, "fail": 3}
+	return rank[a] > rank[b]
 }
 
 // anyRan reports whether any sub-item of it has an outcome.

@@ -241,3 +241,27 @@ func TestFlowPanicsOnWrongSubItems(t *testing.T) {
 		assert.True(t, s.Independent, s.Name)
 	}
 }
+
+// `go test -json ./preflight/...` runs the same test names in several
+// packages: one package's pass must not hide another's fail, whichever
+// comes last.
+func TestReadKeepsFailAcrossPackages(t *testing.T) {
+	it := checklist.Items[0]
+	name := it.Test + "/" + checklist.SubtestName(it.Subs[0])
+	event := func(pkg, action, output string) string {
+		if output != "" {
+			return `{"Action":"output","Package":"` + pkg + `","Test":"` + name + `","Output":"    x.go:1: FAILED: ` + output + `\n"}` + "\n"
+		}
+		return `{"Action":"` + action + `","Package":"` + pkg + `","Test":"` + name + `"}` + "\n"
+	}
+	failed := event("example/preflight/backup", "", "no backup in the bucket") + event("example/preflight/backup", "fail", "")
+	passed := event("example/preflight", "pass", "")
+	for _, out := range []string{failed + passed, passed + failed} {
+		rep, err := checklist.Read(strings.NewReader(out))
+		require.NoError(t, err)
+		sub := rep.Items[0].Subs[0]
+		assert.Equal(t, checklist.Failed, sub.State, out)
+		assert.Equal(t, "no backup in the bucket", sub.Reason)
+		assert.False(t, rep.Items[0].Complete())
+	}
+}

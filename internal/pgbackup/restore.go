@@ -38,6 +38,11 @@ type Restored struct {
 // instant dst is either the old database or the verified new one. The old
 // one is kept as Restored.Previous. Stop the services first (rollback
 // Step 2): their sessions are ended.
+//
+// On error the Restored is empty, except when the switch was committed and
+// only the step after it failed (connections to the previous database
+// allowed again): then the restored database is live, Restored is filled
+// (with Previous) and the error says so.
 func Restore(ctx context.Context, b Backup, dst Source, opts ...Option) (Restored, error) {
 	o := collect(opts)
 	if err := CheckIntegrity(b); err != nil {
@@ -62,8 +67,8 @@ func Restore(ctx context.Context, b Backup, dst Source, opts ...Option) (Restore
 	if len(prev) > 63 {
 		prev = prev[len(prev)-63:]
 	}
-	had, err := switchDatabases(ctx, dst, name, prev)
-	if err != nil {
+	had, switched, err := switchDatabases(ctx, dst, name, prev)
+	if err != nil && !switched {
 		if derr := dropDatabase(ctx, dst.Server, MaintenanceDB, name); derr != nil {
 			err = errors.Join(err, derr)
 		}
@@ -73,29 +78,33 @@ func Restore(ctx context.Context, b Backup, dst Source, opts ...Option) (Restore
 	if had {
 		r.Previous = prev
 	}
+	if err != nil {
+		return r, fmt.Errorf("the switch happened (%s is the restored database, the previous one is kept as %s) but connections to %s are still refused: %w", dst.Database, prev, prev, err)
+	}
 	return r, nil
 }
 
 // switchDatabases renames dst to prev and fresh to dst. It reports whether
-// dst existed.
-func switchDatabases(ctx context.Context, dst Source, fresh, prev string) (bool, error) {
+// dst existed and whether the renames were committed (an error with
+// switched true came after the commit).
+func switchDatabases(ctx context.Context, dst Source, fresh, prev string) (had, switched bool, err error) {
 	conn, err := dst.connect(ctx, MaintenanceDB)
 	if err != nil {
-		return false, fmt.Errorf("switch to the restored database: %w", err)
+		return false, false, fmt.Errorf("switch to the restored database: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", dst.Database).Scan(&exists); err != nil {
-		return false, fmt.Errorf("switch to the restored database: %w", err)
+		return false, false, fmt.Errorf("switch to the restored database: %w", err)
 	}
 	id := func(s string) string { return pgx.Identifier{s}.Sanitize() }
 	if exists {
 		if _, err := conn.Exec(ctx, "ALTER DATABASE "+id(dst.Database)+" WITH ALLOW_CONNECTIONS false"); err != nil {
-			return true, fmt.Errorf("switch: refuse new connections to %s: %w", dst.Database, err)
+			return true, false, fmt.Errorf("switch: refuse new connections to %s: %w", dst.Database, err)
 		}
 		if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
 			WHERE datname = $1 AND pid <> pg_backend_pid()`, dst.Database); err != nil {
-			return true, errors.Join(fmt.Errorf("switch: end the sessions on %s: %w", dst.Database, err),
+			return true, false, errors.Join(fmt.Errorf("switch: end the sessions on %s: %w", dst.Database, err),
 				allowConnections(conn, dst.Database))
 		}
 	}
@@ -114,14 +123,14 @@ func switchDatabases(ctx context.Context, dst Source, fresh, prev string) (bool,
 		if exists {
 			err = errors.Join(err, allowConnections(conn, dst.Database))
 		}
-		return exists, fmt.Errorf("switch to the restored database (%s unchanged): %w", dst.Database, err)
+		return exists, false, fmt.Errorf("switch to the restored database (%s unchanged): %w", dst.Database, err)
 	}
 	if exists {
 		if err := allowConnections(conn, prev); err != nil {
-			return true, err
+			return true, true, err
 		}
 	}
-	return exists, nil
+	return exists, true, nil
 }
 
 func allowConnections(conn *pgx.Conn, db string) error {

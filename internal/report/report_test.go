@@ -193,6 +193,28 @@ func TestMissingEvidenceIsNeverApproved(t *testing.T) {
 	})
 }
 
+// An unreadable <gate>.json hides that gate's results, a failure among
+// them perhaps: it is a warning in the report and it blocks approval.
+func TestUnreadableGateFileIsNeverApproved(t *testing.T) {
+	f := newFixture(t, "prod")
+	dir := f.run(runOpts{})
+	require.True(t, evaluate(t, dir).Approved, "the healthy run is approved before the gate file is broken")
+	bad := filepath.Join(dir, "rollback.json")
+	require.NoError(t, os.WriteFile(bad, []byte("{\"Action\": not json\n"), 0o644))
+
+	v := evaluate(t, dir)
+	assert.False(t, v.Approved)
+	assert.Equal(t, "NOT APPROVED", v.Headline())
+	require.Len(t, v.Run.GateErrors, 1)
+	assert.Contains(t, v.Run.GateErrors[0], bad)
+	found := false
+	for _, r := range v.Reasons {
+		found = found || (strings.Contains(r, bad) && strings.Contains(r, "invalid character"))
+	}
+	assert.True(t, found, "a reason names the file and the error: %q", v.Reasons)
+	assert.NotEqual(t, exitcode.OK, v.ExitCode)
+}
+
 func TestSLOBreaches(t *testing.T) {
 	t.Run("error_rate", func(t *testing.T) {
 		f := newFixture(t, "prod")

@@ -36,6 +36,10 @@ type Run struct {
 	Gates      []*Gate // in GateNames order, those present
 	// Warnings are files that could not be read; the report shows them.
 	Warnings []string
+	// GateErrors are the <gate>.json files present but unreadable, as
+	// "<file>: <error>". A run with any is never approved: the gate's
+	// results, a failure among them perhaps, are unknown.
+	GateErrors []string
 	// Start and End span every entry and test event.
 	Start, End time.Time
 }
@@ -101,8 +105,8 @@ func WithRedactor(fn func(string) string) Option {
 // Load reads a run folder: the journal and every gate's go-test JSON.
 // Every string is redacted on the way in. A folder with neither a journal
 // nor a gate result is an error; an unreadable gate file is a warning in
-// the report (its criteria are then not evaluated), an unreadable journal
-// an error.
+// the report (its criteria are then not evaluated, and the run is not
+// approved: see Run.GateErrors), an unreadable journal an error.
 func Load(dir string, opts ...Option) (*Run, error) {
 	o := options{}
 	for _, opt := range opts {
@@ -145,6 +149,7 @@ func Load(dir string, opts ...Option) (*Run, error) {
 		res, err := gotestjson.ReadFile(path)
 		if err != nil {
 			run.Warnings = append(run.Warnings, redact(fmt.Sprintf("%s.json unreadable, its results are ignored: %v", name, err)))
+			run.GateErrors = append(run.GateErrors, redact(fmt.Sprintf("%s: %v", path, err)))
 			continue
 		}
 		redactResult(res, redact)

@@ -108,7 +108,10 @@ func (v *Verdict) finish() {
 	if v.RolledBack {
 		v.Reasons = append(v.Reasons, "a rollback was run")
 	}
-	v.Approved = all && len(v.Failures) == 0 && !v.RolledBack
+	for _, e := range r.GateErrors {
+		v.Reasons = append(v.Reasons, "gate results unreadable, so not approved: "+e)
+	}
+	v.Approved = all && len(v.Failures) == 0 && !v.RolledBack && len(r.GateErrors) == 0
 	v.ExitCode = v.exitCode()
 	v.Next = v.next()
 	v.Timeline = timeline(r)

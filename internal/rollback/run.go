@@ -29,6 +29,15 @@ import (
 // NotifyTimeout bounds one team message.
 const NotifyTimeout = 10 * time.Second
 
+// RestoreTimeout bounds Step 3 (pgbackup.Restore: pg_restore into a new
+// database, the comparison with the manifest, the switch), so a hung
+// pg_restore cannot hang the rollback.
+const RestoreTimeout = 30 * time.Minute
+
+// KubeCallTimeout bounds the Kubernetes API calls of Steps 2 and 4 (scale,
+// set image); the waits keep their own timeout (RolloutTimeout).
+const KubeCallTimeout = time.Minute
+
 // Options are a rollback's settings; RunDir is required.
 type Options struct {
 	// RunDir is the deployment's run folder: its journal says what to
@@ -229,6 +238,20 @@ func (r *runner) run(ctx context.Context) error {
 // (one per deployment, or one); the runner times and records them.
 type stepFunc func(ctx context.Context) ([]map[string]string, error)
 
+// timeout is the deadline of a planned step; 0 for the steps whose waits
+// already have theirs (rollout, smoke) and for the messages.
+func (r *runner) timeout(s PlannedStep) time.Duration {
+	switch s.Name {
+	case "scale-down":
+		return KubeCallTimeout + r.tgt.Thresholds.RolloutTimeout
+	case "restore":
+		return RestoreTimeout
+	case "set-image":
+		return KubeCallTimeout
+	}
+	return 0
+}
+
 // step runs one step: prints it, times it, journals it. A nil fn is a
 // step left out (skipped, journaled as such).
 func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
@@ -240,7 +263,16 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 		res.Status = journal.StatusSkipped
 		err = nil
 	} else {
-		data, err = fn(ctx)
+		sctx := ctx
+		if t := r.timeout(s); t > 0 {
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithTimeoutCause(ctx, t, fmt.Errorf("Step %d (%s): the step's deadline of %s passed", s.N, s.Name, t))
+			defer cancel()
+		}
+		data, err = fn(sctx)
+		if err != nil && sctx.Err() != nil && !strings.Contains(err.Error(), "deadline") {
+			err = fmt.Errorf("%w (%v)", err, context.Cause(sctx))
+		}
 		res.Status = journal.StatusOK
 		if err != nil {
 			res.Status, res.Err = journal.StatusFailed, err
@@ -383,6 +415,12 @@ func (r *runner) restore(ctx context.Context) ([]map[string]string, error) {
 	_ = prog.Done(map[bool]string{true: "restored, verified, switched", false: "FAILED"}[err == nil])
 	d := map[string]string{KeyBackupFile: b.Path, KeyBackupSHA256: b.SHA256, "backup.taken": b.Taken.Format(time.RFC3339), "database": r.plan.Database.Database}
 	if err != nil {
+		if res.Database != "" {
+			// The switch happened and only what came after it failed: the
+			// restored database is live, the previous one kept.
+			r.res.Restored = &res
+			d["database.previous"] = res.Previous
+		}
 		return []map[string]string{d}, err
 	}
 	r.res.Restored = &res
