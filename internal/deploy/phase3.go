@@ -19,6 +19,7 @@ import (
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/postdeploy"
 )
 
 // Deadlines of Phase 3 (the rollout's is thresholds.rolloutTimeout, the
@@ -205,32 +206,6 @@ func setImageAndScale(ctx context.Context, cs kubernetes.Interface, ns, name, co
 	return nil
 }
 
-// healthBody is the runbook's expected answer,
-// {"status":"healthy","services":{"database":"up","api":"up"}}, with the
-// version where the service says it.
-type healthBody struct {
-	Status   string `json:"status"`
-	Services *struct {
-		Database string `json:"database"`
-		API      string `json:"api"`
-	} `json:"services"`
-	Version string `json:"version"`
-}
-
-func (b healthBody) problem(version string) string {
-	switch {
-	case b.Status != "healthy":
-		return fmt.Sprintf("status %q, want \"healthy\"", b.Status)
-	case b.Services == nil:
-		return `no "services" object, want {"database":"up","api":"up"}`
-	case b.Services.Database != "up" || b.Services.API != "up":
-		return fmt.Sprintf("services {database %q, api %q}, want both \"up\"", b.Services.Database, b.Services.API)
-	case b.Version != "" && b.Version != version:
-		return fmt.Sprintf("version %q, want %q (the new pods are not the ones answering yet)", b.Version, version)
-	}
-	return ""
-}
-
 func healthStep(tgt *target.Target, svc target.Service, version, id string) Step {
 	return Step{
 		Phase: "phase3", ID: id, Title: "Verify " + svc.Name + " health",
@@ -250,14 +225,14 @@ func healthStep(tgt *target.Target, svc target.Service, version, id string) Step
 			lastSeen := ""
 			for attempt := 1; ; attempt++ {
 				resp, err := cl.Get(hctx, svc.Health, http.StatusOK)
-				var body healthBody
+				var body postdeploy.HealthBody
 				switch {
 				case err != nil:
 					lastSeen = err.Error()
 				case json.Unmarshal(resp.Body, &body) != nil:
 					lastSeen = resp.Errorf("the body is not JSON").Error()
 				default:
-					if p := body.problem(s.Version); p != "" {
+					if p := body.Problem(s.Version); p != "" {
 						lastSeen = resp.Errorf("%s", p).Error()
 					} else {
 						r.Set("url", resp.URL)

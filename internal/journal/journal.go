@@ -14,8 +14,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -142,4 +145,19 @@ func Last(entries []Entry, match func(Entry) bool) (Entry, bool) {
 		}
 	}
 	return Entry{}, false
+}
+
+// ParseRatio reads a ratio the way entries record rates: "0.0004" or
+// "0.04%" (a percentage). NaN and infinities are not ratios.
+func ParseRatio(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	div := 1.0
+	if strings.HasSuffix(s, "%") {
+		s, div = strings.TrimSpace(strings.TrimSuffix(s, "%")), 100
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v / div, true
 }

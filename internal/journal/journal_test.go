@@ -47,3 +47,15 @@ func TestReadNamesTheBadLine(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "line 2")
 }
+
+func TestParseRatio(t *testing.T) {
+	for in, want := range map[string]float64{"0.0004": 0.0004, "4.2%": 0.042, " 0.1 % ": 0.001} {
+		v, ok := ParseRatio(in)
+		assert.True(t, ok, in)
+		assert.InDelta(t, want, v, 1e-12, in)
+	}
+	for _, in := range []string{"", "no data", "NaN", "Inf%", "< 0.1%"} {
+		_, ok := ParseRatio(in)
+		assert.False(t, ok, "%q is not a ratio", in)
+	}
+}

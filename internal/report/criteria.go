@@ -581,21 +581,7 @@ func trimOp(s string) string {
 }
 
 // parseRatio reads "0.0004", "0.04%" or "< 0.1%".
-func parseRatio(s string) (float64, bool) {
-	s = trimOp(s)
-	if s == "" {
-		return 0, false
-	}
-	div := 1.0
-	if strings.HasSuffix(s, "%") {
-		s, div = strings.TrimSpace(strings.TrimSuffix(s, "%")), 100
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v / div, true
-}
+func parseRatio(s string) (float64, bool) { return journal.ParseRatio(trimOp(s)) }
 
 // less compares a value with its threshold: durations ("120ms" < "200ms"),
 // percentages or plain numbers; a duration against a plain number reads

@@ -7,7 +7,6 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/granter/runbook/internal/journal"
@@ -102,7 +101,7 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 		if e.Phase != "phase4" {
 			continue
 		}
-		if v, ok := parseRatio(e.Data["error_rate"]); ok {
+		if v, ok := journal.ParseRatio(e.Data["error_rate"]); ok {
 			rate = v
 		}
 		if e.Step == "4.1" && e.Status == journal.StatusFailed {
@@ -127,19 +126,6 @@ func failedFlows(list string) []string {
 		}
 	}
 	return out
-}
-
-func parseRatio(s string) (float64, bool) {
-	s = strings.TrimSpace(s)
-	div := 1.0
-	if strings.HasSuffix(s, "%") {
-		s, div = strings.TrimSpace(strings.TrimSuffix(s, "%")), 100
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, false
-	}
-	return v / div, true
 }
 
 func firstLine(s string) string {

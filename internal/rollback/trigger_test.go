@@ -35,10 +35,10 @@ func TestDecideFromJournal(t *testing.T) {
 			assert.Contains(t, d.Reason, tc.reason)
 		})
 	}
-	v, ok := parseRatio("4.2%")
+	v, ok := journal.ParseRatio("4.2%")
 	assert.True(t, ok)
 	assert.InDelta(t, 0.042, v, 1e-12)
-	_, ok = parseRatio("no data")
+	_, ok = journal.ParseRatio("no data")
 	assert.False(t, ok)
 	assert.True(t, math.IsNaN(math.NaN()))
 }
