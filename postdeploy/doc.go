@@ -15,7 +15,7 @@
 // The tests are TestLogs and TestNoSQLErrors (4.2), TestHealthChecks (4.3),
 // TestCriticalEndpoints (4.4), TestErrorRate and TestNoCriticalAlerts (4.5),
 // in that order. Checks returns the same checks for code that runs them
-// without `go test` (internal/deploy).
+// without `go test` (deploy).
 //
 // What they look at: the new version only. The window starts when Phase 3
 // ended (the last Phase 3 entry of the journal in RUNBOOK_RUN_DIR), so

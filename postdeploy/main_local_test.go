@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/granter/runbook/fixtures/granter"
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/localenv"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -17,8 +17,8 @@ import (
 var local *localenv.Env
 
 // Phase 4 needs the whole platform (logs through the cluster, Prometheus),
-// not only the services harness.Main would start.
-var setup = []harness.Option{harness.WithoutPlatform(), harness.WithLocalSetup(startLocal)}
+// not only the services suite.Main would start.
+var setup = []suite.Option{suite.WithoutPlatform(), suite.WithLocalSetup(startLocal)}
 
 func startLocal(ctx context.Context, tgt *target.Target) (func() error, error) {
 	if attached(tgt) {

@@ -5,12 +5,12 @@ package postdeploy_test
 import (
 	"testing"
 
-	"github.com/granter/runbook/fixtures/harness"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // Staging and prod: the target's configuration points at the deployed
 // platform; nothing is started.
-var setup []harness.Option
+var setup []suite.Option
 
 // faultProofs breaks the local platform on purpose; a deployed target has
 // no switches.

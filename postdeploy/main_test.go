@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/granter/runbook/fixtures/harness"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -13,4 +13,4 @@ var tgt *target.Target
 // TestMain loads the target; locally, unless RUNBOOK_LOCAL_TARGET points at
 // a running platform, it starts the whole local platform at v2.0.0 (the
 // state Phase 4 checks) for the package (main_local_test.go).
-func TestMain(m *testing.M) { os.Exit(harness.Main(m, &tgt, setup...)) }
+func TestMain(m *testing.M) { os.Exit(suite.Main(m, &tgt, setup...)) }

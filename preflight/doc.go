@@ -38,9 +38,9 @@
 //  4. Configuration the item needs goes into internal/target (file.go,
 //     load.go with validation, target.go, a case in target_test.go) and the
 //     three environments/*.yaml; local values the fixtures make are filled in
-//     by a harness.LocalSetup (see fixtures/preflightlab).
+//     by a suite.LocalSetup (see fixtures/preflightlab).
 //  5. Tests in the item's package: <item>_test.go runs New with flow.RunT
-//     against the target (TestMain: harness.Main, with the local setups in
+//     against the target (TestMain: suite.Main, with the local setups in
 //     main_local_test.go); faults_test.go (local only) breaks what each
 //     sub-item guards and asserts with checklist.AssertOnlyFails that exactly
 //     that sub-item fails, naming the cause.

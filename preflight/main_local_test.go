@@ -5,9 +5,9 @@ package preflight_test
 import (
 	"time"
 
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // setup is production before the deployment, locally: the whole platform
@@ -21,16 +21,16 @@ import (
 // Prometheus and webhook are that one's: localenv.Setup starts nothing,
 // and only the evidence is made (the TLS endpoint when the target has
 // none), so every check reads the platform being deployed.
-var setup = []harness.Option{
-	harness.WithoutPlatform(),
-	harness.WithSetupTimeout(8 * time.Minute),
-	harness.WithLocalSetup(localenv.Setup(nil)),
-	harness.WithLocalSetup(preflightlab.Checkout()),
-	harness.WithLocalSetup(preflightlab.Staging()),
-	harness.WithLocalSetup(preflightlab.Migrator()),
-	harness.WithLocalSetup(preflightlab.Team()),
-	harness.WithLocalSetup(preflightlab.RollbackDrill()),
-	harness.WithLocalSetup(preflightlab.TLS(nil)),
-	harness.WithLocalSetup(preflightlab.Dashboards()),
-	harness.WithLocalSetup(preflightlab.Traffic(preflightlab.TrafficPerService)),
+var setup = []suite.Option{
+	suite.WithoutPlatform(),
+	suite.WithSetupTimeout(8 * time.Minute),
+	suite.WithLocalSetup(localenv.Setup(nil)),
+	suite.WithLocalSetup(preflightlab.Checkout()),
+	suite.WithLocalSetup(preflightlab.Staging()),
+	suite.WithLocalSetup(preflightlab.Migrator()),
+	suite.WithLocalSetup(preflightlab.Team()),
+	suite.WithLocalSetup(preflightlab.RollbackDrill()),
+	suite.WithLocalSetup(preflightlab.TLS(nil)),
+	suite.WithLocalSetup(preflightlab.Dashboards()),
+	suite.WithLocalSetup(preflightlab.Traffic(preflightlab.TrafficPerService)),
 }

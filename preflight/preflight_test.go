@@ -4,9 +4,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/preflight/backup"
 	"github.com/granter/runbook/preflight/code"
@@ -22,7 +22,7 @@ var tgt *target.Target
 
 // TestMain loads the target; locally it also starts the platform at
 // v1.9.0 and makes the evidence the items read (main_local_test.go).
-func TestMain(m *testing.M) { os.Exit(harness.Main(m, &tgt, setup...)) }
+func TestMain(m *testing.M) { os.Exit(suite.Main(m, &tgt, setup...)) }
 
 // The 8 items, in the runbook's order: go test runs a file's tests in the
 // order they are written.

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/granter"
-	"github.com/granter/runbook/internal/rollback"
+	"github.com/granter/runbook/rollback"
 )
 
 // BenchmarkRollback1M measures the ROLLBACK PROCEDURE on a production-sized

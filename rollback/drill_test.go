@@ -16,8 +16,8 @@ import (
 
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/internal/metrics"
-	"github.com/granter/runbook/internal/monitor"
-	"github.com/granter/runbook/internal/rollback"
+	"github.com/granter/runbook/monitor"
+	"github.com/granter/runbook/rollback"
 	"github.com/granter/runbook/smoke"
 )
 

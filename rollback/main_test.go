@@ -23,8 +23,8 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
-	"github.com/granter/runbook/internal/rollback"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/rollback"
 	"github.com/granter/runbook/smoke"
 )
 
@@ -154,7 +154,7 @@ func waitVersion(t testing.TB, service, version string) {
 	}
 }
 
-// deployment is a local deployment as internal/deploy records it: the run
+// deployment is a local deployment as deploy records it: the run
 // folder and its journal, the backup Step 1.1 took.
 type deployment struct {
 	runDir string
@@ -163,7 +163,7 @@ type deployment struct {
 
 // deploy runs Phases 1-3 of the runbook for version, recording in a new
 // run folder's journal what the rollback reads (the contract of
-// internal/rollback's package doc): Step 1.1's verified backup, Step
+// rollback's package doc): Step 1.1's verified backup, Step
 // 1.3's drain, Phase 2's migrations, Phase 3's images before and after.
 func deploy(t testing.TB, version string) deployment {
 	t.Helper()

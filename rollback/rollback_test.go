@@ -20,8 +20,8 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
-	"github.com/granter/runbook/internal/rollback"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/rollback"
 )
 
 // The acceptance test of the ROLLBACK PROCEDURE: v2.0.0 deployed, data

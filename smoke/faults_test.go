@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/faults"
-	"github.com/granter/runbook/fixtures/harness"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke"
 )
@@ -112,14 +112,14 @@ func TestFaultsAreCaught(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the fault catalogue proof (about 45 s) is not run; the five flows are")
 	}
-	p := harness.Platform()
+	p := suite.Platform()
 	if p == nil {
 		t.Skip("needs the fault switches of a platform this process started; unset RUNBOOK_LOCAL_TARGET")
 	}
 	ft := *tgt
 	ft.Smoke.JobTimeout = faultJobTimeout
 	pool := smokeDB(t, tgt)
-	opts := smoke.Options{AIProviderOutage: harness.AIProviderOutage}
+	opts := smoke.Options{AIProviderOutage: suite.AIProviderOutage}
 	for _, c := range faultCases {
 		t.Run(c.fault, func(t *testing.T) {
 			t.Cleanup(func() {
@@ -232,7 +232,7 @@ func TestSmokeLeavesNothingBehind(t *testing.T) {
 	require.Equal(t, 1, users, "the leftover check does not see a planted smoke user")
 	purgeSmokeData(t, pool, prefix)
 
-	results := smoke.RunAll(t.Context(), tgt, smoke.Options{AIProviderOutage: harness.AIProviderOutage})
+	results := smoke.RunAll(t.Context(), tgt, smoke.Options{AIProviderOutage: suite.AIProviderOutage})
 	for _, r := range results {
 		require.False(t, r.Failed(), "flow %s failed on the healthy platform:\n%s", r.Flow, r)
 		t.Logf("%s: passed in %s; cleanup: %s", r.Flow, r.Duration.Round(time.Millisecond), strings.Join(r.Cleanup, "; "))

@@ -4,8 +4,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke/auth"
 	"github.com/granter/runbook/smoke/health"
@@ -18,7 +18,7 @@ var tgt *target.Target
 
 // The five flows wait on the network: run them all at once, whatever
 // GOMAXPROCS is (an explicit -parallel wins).
-func TestMain(m *testing.M) { os.Exit(harness.Main(m, &tgt, harness.Parallel(5))) }
+func TestMain(m *testing.M) { os.Exit(suite.Main(m, &tgt, suite.Parallel(5))) }
 
 // The five flows of Step 4.1, run at once: they touch different data.
 
@@ -39,7 +39,7 @@ func TestScraper(t *testing.T) {
 
 func TestIA(t *testing.T) {
 	t.Parallel()
-	flow.RunT(t, ia.New(tgt, ia.WithProviderOutage(harness.AIProviderOutage)))
+	flow.RunT(t, ia.New(tgt, ia.WithProviderOutage(suite.AIProviderOutage)))
 }
 
 func TestHealth(t *testing.T) {

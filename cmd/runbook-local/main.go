@@ -57,9 +57,9 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
-	"github.com/granter/runbook/internal/monitor"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/monitor"
 )
 
 func main() {

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/granter/runbook/internal/deploy"
+	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/target"
 )

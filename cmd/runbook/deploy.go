@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/granter/runbook/internal/deploy"
+	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/report"
-	"github.com/granter/runbook/internal/rollback"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/rollback"
 )
 
 // Gate deadlines (go test -timeout).

@@ -12,7 +12,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/rollback"
+	"github.com/granter/runbook/rollback"
 )
 
 // A deployment stopped by a broken smoke flow in Phase 4: without

@@ -16,9 +16,9 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
-	"github.com/granter/runbook/internal/monitor"
-	"github.com/granter/runbook/internal/rollback"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/monitor"
+	"github.com/granter/runbook/rollback"
 )
 
 func init() {

@@ -11,7 +11,7 @@ import (
 	"strconv"
 
 	"github.com/granter/runbook/internal/exitcode"
-	"github.com/granter/runbook/internal/rollback"
+	"github.com/granter/runbook/rollback"
 )
 
 func init() {

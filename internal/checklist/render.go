@@ -122,7 +122,7 @@ type testEvent struct {
 }
 
 // configMarker starts the message the harness prints for a configuration
-// error (fixtures/harness reportConfig).
+// error (internal/suite reportConfig).
 const configMarker = "runbook: the target configuration is not usable"
 
 // Read builds the report from `go test -json` output of ./preflight.

@@ -198,7 +198,7 @@ func endedLater(later []journal.Entry, e journal.Entry) bool {
 	return false
 }
 
-// configMarker starts the message fixtures/harness prints for a
+// configMarker starts the message internal/suite prints for a
 // configuration error.
 const configMarker = "the target configuration is not usable"
 

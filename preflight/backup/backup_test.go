@@ -4,15 +4,15 @@ import (
 	"os"
 	"testing"
 
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/preflight/backup"
 )
 
 var tgt *target.Target
 
-func TestMain(m *testing.M) { os.Exit(harness.Main(m, &tgt)) }
+func TestMain(m *testing.M) { os.Exit(suite.Main(m, &tgt)) }
 
 // TestDatabaseBackup is checklist item 1 against the target:
 // TestDatabaseBackup/Full_backup_taken, .../Backup_verified_&_downloadable,

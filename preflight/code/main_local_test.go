@@ -3,10 +3,10 @@
 package code_test
 
 import (
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // Item 4 reads a git checkout, not the platform: locally none is started,
 // and the checkout is one made for the test.
-var setup = []harness.Option{harness.WithoutPlatform(), harness.WithLocalSetup(preflightlab.Checkout())}
+var setup = []suite.Option{suite.WithoutPlatform(), suite.WithLocalSetup(preflightlab.Checkout())}

@@ -2,6 +2,6 @@
 
 package envcheck_test
 
-import "github.com/granter/runbook/fixtures/harness"
+import "github.com/granter/runbook/internal/suite"
 
-var setup []harness.Option
+var setup []suite.Option

@@ -3,9 +3,9 @@
 package loadbalancer_test
 
 import (
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // env is the whole local platform; lab serves the Ingress's TLS secret,
@@ -15,8 +15,8 @@ var (
 	lab *preflightlab.TLSLab
 )
 
-var setup = []harness.Option{
-	harness.WithoutPlatform(),
-	harness.WithLocalSetup(localenv.Setup(&env)),
-	harness.WithLocalSetup(preflightlab.TLS(&lab)),
+var setup = []suite.Option{
+	suite.WithoutPlatform(),
+	suite.WithLocalSetup(localenv.Setup(&env)),
+	suite.WithLocalSetup(preflightlab.TLS(&lab)),
 }

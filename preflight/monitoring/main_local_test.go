@@ -3,9 +3,9 @@
 package monitoring_test
 
 import (
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // env is the whole local platform; preflightlab points the dashboards at
@@ -13,10 +13,10 @@ import (
 // confirmations, and sends the services real traffic for a baseline.
 var env *localenv.Env
 
-var setup = []harness.Option{
-	harness.WithoutPlatform(),
-	harness.WithLocalSetup(localenv.Setup(&env)),
-	harness.WithLocalSetup(preflightlab.Team()),
-	harness.WithLocalSetup(preflightlab.Dashboards()),
-	harness.WithLocalSetup(preflightlab.Traffic(preflightlab.TrafficPerService)),
+var setup = []suite.Option{
+	suite.WithoutPlatform(),
+	suite.WithLocalSetup(localenv.Setup(&env)),
+	suite.WithLocalSetup(preflightlab.Team()),
+	suite.WithLocalSetup(preflightlab.Dashboards()),
+	suite.WithLocalSetup(preflightlab.Traffic(preflightlab.TrafficPerService)),
 }

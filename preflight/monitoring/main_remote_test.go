@@ -2,7 +2,7 @@
 
 package monitoring_test
 
-import "github.com/granter/runbook/fixtures/harness"
+import "github.com/granter/runbook/internal/suite"
 
 // setup is nothing: staging and prod are checked as they are.
-var setup []harness.Option
+var setup []suite.Option

@@ -7,7 +7,7 @@
 //	      - Estimated rollback time: 15 minutes
 //
 // Rollback scripts prepared: the ROLLBACK PROCEDURE's dry run
-// (internal/rollback.DryRun, what `make rollback DRY_RUN=1` runs) plans
+// (rollback.DryRun, what `make rollback DRY_RUN=1` runs) plans
 // every step from the run folder's journal or, before the deployment, from
 // the current state: a verified backup whose file still has its sha256, the
 // image each deployment returns to, each step's manual command (printed);

@@ -5,9 +5,9 @@ package rollbackprep_test
 import (
 	"time"
 
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // env is the whole local platform at v1.9.0; preflightlab adds a verified
@@ -15,10 +15,10 @@ import (
 // successful rollback drill of VERSION on staging.
 var env *localenv.Env
 
-var setup = []harness.Option{
-	harness.WithoutPlatform(),
-	harness.WithSetupTimeout(5 * time.Minute),
-	harness.WithLocalSetup(localenv.Setup(&env)),
-	harness.WithLocalSetup(preflightlab.VerifiedBackup()),
-	harness.WithLocalSetup(preflightlab.RollbackDrill()),
+var setup = []suite.Option{
+	suite.WithoutPlatform(),
+	suite.WithSetupTimeout(5 * time.Minute),
+	suite.WithLocalSetup(localenv.Setup(&env)),
+	suite.WithLocalSetup(preflightlab.VerifiedBackup()),
+	suite.WithLocalSetup(preflightlab.RollbackDrill()),
 }

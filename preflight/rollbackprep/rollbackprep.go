@@ -18,8 +18,8 @@ import (
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
-	"github.com/granter/runbook/internal/rollback"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/rollback"
 )
 
 // The sub-items, in the runbook's words.

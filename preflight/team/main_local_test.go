@@ -3,9 +3,9 @@
 package team_test
 
 import (
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/suite"
 )
 
 // env is the whole local platform; its webhook sink is the team channel.
@@ -13,8 +13,8 @@ import (
 // preflightlab.Team.
 var env *localenv.Env
 
-var setup = []harness.Option{
-	harness.WithoutPlatform(),
-	harness.WithLocalSetup(localenv.Setup(&env)),
-	harness.WithLocalSetup(preflightlab.Team()),
+var setup = []suite.Option{
+	suite.WithoutPlatform(),
+	suite.WithLocalSetup(localenv.Setup(&env)),
+	suite.WithLocalSetup(preflightlab.Team()),
 }

@@ -4,15 +4,15 @@ import (
 	"os"
 	"testing"
 
-	"github.com/granter/runbook/fixtures/harness"
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/preflight/team"
 )
 
 var tgt *target.Target
 
-func TestMain(m *testing.M) { os.Exit(harness.Main(m, &tgt, setup...)) }
+func TestMain(m *testing.M) { os.Exit(suite.Main(m, &tgt, setup...)) }
 
 // TestTeamCoordination is checklist item 3 against the target. It posts
 // one message to the team's channel.

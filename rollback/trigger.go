@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/monitor"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/monitor"
 )
 
 // Command is the exact command that rolls back the deployment recorded in

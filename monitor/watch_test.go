@@ -23,8 +23,8 @@ import (
 	"github.com/granter/runbook/fixtures/platform"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/metrics"
-	"github.com/granter/runbook/internal/monitor"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/monitor"
 )
 
 // The whole local platform, its Postgres started with pg_stat_statements

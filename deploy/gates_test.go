@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/checklist"
-	"github.com/granter/runbook/internal/deploy"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/target"
 )
