@@ -44,7 +44,7 @@ exit 0
 
 func localTarget(t *testing.T) *target.Target {
 	t.Helper()
-	tg, err := target.LoadFile(filepath.Join("..", "..", "environments", "local.yaml"), func(string) (string, bool) { return "", false })
+	tg, err := target.LoadFile(filepath.Join("..", "environments", "local.yaml"), func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	return tg
 }

@@ -67,7 +67,7 @@ func remoteTarget(t *testing.T, env string, c *counter) *target.Target {
 		"RUNBOOK_" + upper + "_WEBHOOK_URL":  "http://" + c.addr() + "/hooks/" + plantedHookToken,
 		target.VersionEnv:                    "v2.0.0",
 	}
-	t2, err := target.LoadFile(filepath.Join("..", "..", "environments", env+".yaml"), func(k string) (string, bool) {
+	t2, err := target.LoadFile(filepath.Join("..", "environments", env+".yaml"), func(k string) (string, bool) {
 		v, ok := vars[k]
 		return v, ok
 	})
