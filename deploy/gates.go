@@ -238,7 +238,7 @@ func PostdeployGate(g GoTest) Step {
 				top, _, _ := strings.Cut(name, "/")
 				if c, ok := postdeploy.Lookup(top); ok {
 					r.Set("failed.step", c.Step)
-					r.Set("class", className(c.Class))
+					r.Set("class", exitcode.Class(c.Class))
 					return fmt.Errorf("Step %s (%s, %s) failed: %s", c.Step, c.Title, c.Test, why)
 				}
 				return fmt.Errorf("%s failed: %s", name, why)

@@ -197,23 +197,20 @@ type Outcome struct {
 	Duration time.Duration
 }
 
-// RefusedError is a run that needs the target's confirmation word.
-type RefusedError struct {
-	Env, Word, Given string
-	Steps            []string
-}
-
-func (e *RefusedError) Error() string {
-	given := "no confirmation was given"
-	if e.Given != "" {
-		given = fmt.Sprintf("--confirm=%s does not match", e.Given)
+// refusal is the reason a run that needs the target's confirmation word
+// was refused.
+func refusal(env, word, given string, steps []string) error {
+	g := "no confirmation was given"
+	if given != "" {
+		g = fmt.Sprintf("--confirm=%s does not match", given)
 	}
-	return fmt.Sprintf("refused: %s would change %s and %s; nothing was touched. Run again with CONFIRM=%s (or --confirm=%s), or with --dry-run to see the plan",
-		strings.Join(e.Steps, ", "), e.Env, given, e.Word, e.Word)
+	return exitcode.Refuse("", fmt.Sprintf("%s would change %s and %s; nothing was touched. Run again with CONFIRM=%s (or --confirm=%s), or with --dry-run to see the plan",
+		strings.Join(steps, ", "), env, g, word, word))
 }
 
 // CheckConfirm refuses steps that change a target that has a confirmation
-// word unless given is that word. Dry runs need no confirmation.
+// word unless given is that word (an *exitcode.Refusal, exit code 8). Dry
+// runs need no confirmation.
 func CheckConfirm(tgt *target.Target, given string, steps []Step) error {
 	if tgt.Confirm == "" || given == tgt.Confirm {
 		return nil
@@ -227,7 +224,7 @@ func CheckConfirm(tgt *target.Target, given string, steps []Step) error {
 	if len(need) == 0 {
 		return nil
 	}
-	return &RefusedError{Env: tgt.Env, Word: tgt.Confirm, Given: given, Steps: need}
+	return refusal(tgt.Env, tgt.Confirm, given, need)
 }
 
 // Run runs steps in order against the target and stops at the first that
@@ -259,7 +256,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 		if err := CheckConfirm(tgt, o.Confirm, steps); err != nil {
 			oc.Refused, oc.Code = err, exitcode.Refused
 			journalAdd(o.Journal, journal.Entry{Phase: steps[0].Phase, Step: steps[0].ID, Action: "refused: no confirmation for " + tgt.Env,
-				Status: journal.StatusFailed, Error: err.Error(), Data: map[string]string{"class": "refused", "version": version}})
+				Status: journal.StatusFailed, Error: err.Error(), Data: map[string]string{"class": exitcode.Class(exitcode.Refused), "version": version}})
 			return oc
 		}
 	}
@@ -283,7 +280,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 	switch {
 	case oc.Failed != nil:
 		oc.Code = oc.Failed.Step.Class
-		if c, ok := classCodes[oc.Failed.Data["class"]]; ok {
+		if c, ok := exitcode.FromClass(oc.Failed.Data["class"]); ok {
 			oc.Code = c
 		}
 		if oc.Code == exitcode.OK {
@@ -343,7 +340,7 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 		res.Status = journal.StatusFailed
 		fmt.Fprintf(out, "    ❌ FAILED after %s: %s\n", short(res.Duration), indent(res.Err.Error(), "       "))
 		entry.Status, entry.Error = journal.StatusFailed, res.Err.Error()
-		if c := className(step.Class); c != "" && res.Data["class"] == "" {
+		if c := exitcode.Class(step.Class); c != "" && res.Data["class"] == "" {
 			res.Data["class"] = c
 		}
 	} else {
@@ -362,24 +359,6 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 	}
 	return res
 }
-
-func className(code int) string {
-	switch code {
-	case exitcode.Preflight:
-		return "preflight"
-	case exitcode.Deploy:
-		return "deploy"
-	case exitcode.Smoke:
-		return "smoke"
-	case exitcode.SLO:
-		return "slo"
-	case exitcode.Config:
-		return "config"
-	}
-	return ""
-}
-
-var classCodes = map[string]int{"preflight": exitcode.Preflight, "deploy": exitcode.Deploy, "smoke": exitcode.Smoke, "slo": exitcode.SLO, "config": exitcode.Config}
 
 func journalAdd(j *journal.Journal, e journal.Entry) error {
 	if j == nil {

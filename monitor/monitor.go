@@ -321,7 +321,7 @@ func (m *Monitor) journalRound(r Round) {
 		Status: journal.StatusOK, Data: data}
 	if err := r.Err(); err != nil {
 		e.Status, e.Error = journal.StatusFailed, err.Error()
-		e.Data["class"] = "slo"
+		e.Data["class"] = exitcode.Class(exitcode.SLO)
 	}
 	if err := j.Add(e); err != nil {
 		fmt.Fprintf(m.opts.Out, "monitor: WARNING: journal: %v\n", err)
@@ -340,7 +340,7 @@ func (m *Monitor) journalWatch(res Result, watchErr error) {
 		e.Status, e.Error = journal.StatusFailed, watchErr.Error()
 		e.Action = fmt.Sprintf("watch stopped after %s and %d rounds", watched, len(res.Rounds))
 		if res.Failed != nil {
-			e.Data["class"] = "slo"
+			e.Data["class"] = exitcode.Class(exitcode.SLO)
 			e.Data["rollback.trigger"] = strconv.FormatBool(res.Decision.Rollback)
 			e.Data["rollback.reason"] = res.Decision.Reason
 		}

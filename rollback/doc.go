@@ -20,7 +20,7 @@
 // the same journal, so the go-live report shows the deployment and its
 // rollback together.
 //
-// Safety, before anything changes (a *RefusedError, exit code 8):
+// Safety, before anything changes (an *exitcode.Refusal, exit code 8):
 //   - the backup must be named by the journal (below), its manifest must
 //     carry the same sha256 and a successful verification (pgbackup.Verify:
 //     restored and compared table by table), and the file must still hash

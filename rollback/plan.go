@@ -39,15 +39,11 @@ const (
 // Phase is the journal phase of the rollback's own entries.
 const Phase = "rollback"
 
-// RefusedError is a rollback that must not start: no verified backup, a
-// backup that changed since it was verified, nothing to roll back to, no
-// confirmation. Nothing was changed. Its exit code is exitcode.Refused.
-type RefusedError struct{ Reason string }
-
-func (e *RefusedError) Error() string { return "rollback refused: " + e.Reason }
-
+// refuse refuses the rollback before anything changes: no verified backup,
+// a backup that changed since it was verified, nothing to roll back to, no
+// confirmation. It is an *exitcode.Refusal, exit code 8.
 func refuse(format string, args ...any) error {
-	return exitcode.Wrap(exitcode.Refused, &RefusedError{Reason: fmt.Sprintf(format, args...)})
+	return exitcode.Refuse("rollback", fmt.Sprintf(format, args...))
 }
 
 // Image is what Steps 2 and 4 do to one deployment.
@@ -93,7 +89,7 @@ type Plan struct {
 }
 
 // PlanFor reads the run folder's journal and the cluster (read-only) and
-// returns the rollback plan. It refuses (a *RefusedError, exit code
+// returns the rollback plan. It refuses (an *exitcode.Refusal, exit code
 // Refused) when the journal names no backup, the backup was not verified,
 // its file no longer has the recorded sha256, or no previous image is
 // known. Nothing is changed: it reads the journal, the backup manifest and

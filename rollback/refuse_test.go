@@ -66,7 +66,7 @@ func requireRefused(t *testing.T, err error, why ...string) {
 	var ec *exitcode.Error
 	require.ErrorAs(t, err, &ec, "a refusal carries its exit code")
 	assert.Equal(t, exitcode.Refused, ec.Code, "exit code: %v", err)
-	var re *rollback.RefusedError
+	var re *exitcode.Refusal
 	require.ErrorAs(t, err, &re)
 	for _, w := range why {
 		assert.Contains(t, err.Error(), w)

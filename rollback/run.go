@@ -122,7 +122,7 @@ func Confirmed(tgt *target.Target, word string) error {
 // of runDir (or, before any deployment, the current state: the images
 // running now, the newest verified backup), the backup's manifest and file,
 // and the Deployments, prints the plan with each step's manual command to
-// standard output and changes nothing. The error is a *RefusedError when
+// standard output and changes nothing. The error is an *exitcode.Refusal when
 // no rollback would be possible.
 func DryRun(ctx context.Context, tgt *target.Target, runDir string) error {
 	p, err := plan(ctx, tgt, runDir, false)
@@ -294,7 +294,7 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 		}
 		if err != nil {
 			e.Error = err.Error()
-			d["class"] = "rollback"
+			d["class"] = exitcode.Class(exitcode.Rollback)
 		}
 		r.journal(e)
 	}

@@ -1,7 +1,13 @@
 // Package exitcode is the runbook's contract with CI: one exit code per
 // failure class, the same for the CLI and every make target, so a pipeline
 // can branch on it (for example, start a rollback on Deploy or SLO).
+//
+// The table below is the only place a class is named: its code, the word a
+// journal entry records in its "class" Data key (journal.KeyClass), and the
+// words printed next to the code.
 package exitcode
+
+import "strings"
 
 // The codes. They are documented in README.md; never renumber them.
 const (
@@ -16,28 +22,56 @@ const (
 	Refused   = 8 // refused: no confirmation for a destructive step, or no verified backup
 )
 
+// classes is every class: its code, its journal word and its name.
+var classes = []struct {
+	code       int
+	word, name string
+}{
+	{OK, "", "ok"},
+	{Internal, "internal", "internal error"},
+	{Config, "config", "configuration error"},
+	{Preflight, "preflight", "preflight blocker"},
+	{Deploy, "deploy", "deploy step failed"},
+	{Smoke, "smoke", "smoke failed"},
+	{SLO, "slo", "SLO breach"},
+	{Rollback, "rollback", "rollback failed"},
+	{Refused, "refused", "refused"},
+}
+
 // Name is the class name printed next to the code.
 func Name(code int) string {
-	switch code {
-	case OK:
-		return "ok"
-	case Config:
-		return "configuration error"
-	case Preflight:
-		return "preflight blocker"
-	case Deploy:
-		return "deploy step failed"
-	case Smoke:
-		return "smoke failed"
-	case SLO:
-		return "SLO breach"
-	case Rollback:
-		return "rollback failed"
-	case Refused:
-		return "refused"
-	default:
-		return "internal error"
+	for _, c := range classes {
+		if c.code == code {
+			return c.name
+		}
 	}
+	return "internal error"
+}
+
+// Class is the word a journal entry records for a failure of this code
+// ("deploy", "slo", ...); "" for OK and unknown codes.
+func Class(code int) string {
+	for _, c := range classes {
+		if c.code == code {
+			return c.word
+		}
+	}
+	return ""
+}
+
+// FromClass is the code of a class word (case-insensitive); false when the
+// word names no class.
+func FromClass(word string) (int, bool) {
+	word = strings.ToLower(strings.TrimSpace(word))
+	if word == "" {
+		return 0, false
+	}
+	for _, c := range classes {
+		if c.word == word {
+			return c.code, true
+		}
+	}
+	return 0, false
 }
 
 // Error carries an exit code with the error that caused it.
@@ -55,4 +89,25 @@ func Wrap(code int, err error) error {
 		return nil
 	}
 	return &Error{Code: code, Err: err}
+}
+
+// Refusal is a run that must not start, and did not: a change without the
+// target's confirmation word, a rollback without a verified backup.
+// Nothing was changed. Its exit code is Refused; Refuse returns it wrapped
+// in an *Error that carries that code.
+type Refusal struct {
+	What   string // what was refused: "rollback", "deploy"
+	Reason string // why, and what to do
+}
+
+func (e *Refusal) Error() string {
+	if e.What == "" {
+		return "refused: " + e.Reason
+	}
+	return e.What + " refused: " + e.Reason
+}
+
+// Refuse returns a *Refusal of what for reason, carrying the code Refused.
+func Refuse(what, reason string) error {
+	return Wrap(Refused, &Refusal{What: what, Reason: reason})
 }

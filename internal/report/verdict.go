@@ -262,16 +262,10 @@ func stepName(e journal.Entry) string {
 	return fmt.Sprintf("Step %s (%s)", e.Step, e.Phase)
 }
 
-var classNames = map[string]int{
-	"config": exitcode.Config, "configuration": exitcode.Config, "preflight": exitcode.Preflight,
-	"deploy": exitcode.Deploy, "smoke": exitcode.Smoke, "slo": exitcode.SLO, "rollback": exitcode.Rollback,
-	"refused": exitcode.Refused,
-}
-
 // entryClass is the failure class of a failed journal entry: its class
 // Data key, else by phase and step.
 func entryClass(e journal.Entry) int {
-	if c, ok := classNames[strings.ToLower(e.Data["class"])]; ok {
+	if c, ok := exitcode.FromClass(e.Data["class"]); ok {
 		return c
 	}
 	switch e.Phase {
