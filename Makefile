@@ -62,8 +62,13 @@ preflight: ## Pre-deployment checklist: the 8 items from evidence, into a run fo
 	  | bin/checklist -env $(ENV) -version $(VERSION) -out "$$dir/checklist.txt"; \
 	code=$$?; echo $$code > "$$dir/exitcode"; echo "run folder: $$dir"; exit $$code
 
+# The gates' -run patterns come from the code (internal/phase4), through
+# `runbook tests smoke|postdeploy`: the tests are named in one place.
 smoke: ## Step 4.1: the five smoke flows against ENV
-	$(GO) test -count=1 $(TAGS) ./smoke
+	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
+	@tests="$$(bin/runbook tests smoke)" || exit 2; \
+	echo "$(GO) test -count=1 $(TAGS) -run '$$tests' ./smoke"; \
+	$(GO) test -count=1 $(TAGS) -run "$$tests" ./smoke
 
 .PHONY: deploy postdeploy
 # make deploy writes RUN_DIR: journal.jsonl (every step, when, with what),
@@ -82,12 +87,13 @@ deploy: ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out,
 	  $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 	  $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback) $(DEPLOY_FLAGS)
 
-POSTDEPLOY_TESTS := ^(TestLogs|TestNoSQLErrors|TestHealthChecks|TestCriticalEndpoints|TestErrorRate|TestNoCriticalAlerts)$$
 postdeploy: ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks, error rate, alerts (RUN_DIR= a deploy's run folder)
+	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
 	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; mkdir -p "$$dir"; \
+	tests="$$(bin/runbook tests postdeploy)" || exit 2; \
 	RUNBOOK_VERSION=$(VERSION) RUNBOOK_RUN_DIR="$$dir" $(GO) tool gotestsum --format testname \
 	  --jsonfile "$$dir/postdeploy.json" --junitfile "$$dir/postdeploy.junit.xml" \
-	  -- -count=1 -failfast $(TAGS) -run '$(POSTDEPLOY_TESTS)' ./postdeploy
+	  -- -count=1 -failfast $(TAGS) -run "$$tests" ./postdeploy
 
 .PHONY: report
 # RUN defaults to the newest run folder. GNU make exits 2 whenever a recipe

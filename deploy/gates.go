@@ -14,7 +14,7 @@ import (
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/gotestjson"
-	"github.com/granter/runbook/postdeploy"
+	"github.com/granter/runbook/internal/phase4"
 )
 
 // GoTest is a gate run as a child `go test`, through gotestsum, into the
@@ -167,19 +167,16 @@ func firstLines(lines []string, n int) []string {
 	return append(append([]string(nil), lines[:n]...), fmt.Sprintf("... and %d more (see checklist.txt)", len(lines)-n))
 }
 
-// SmokeFlows are Step 4.1's tests, one per flow.
-var SmokeFlows = []string{"TestAuth", "TestSearch", "TestScraper", "TestIA", "TestHealth"}
-
 // SmokeGate is Step 4.1: the five smoke flows (go test -run ... ./smoke;
 // the package's other tests prove the suite itself and are not the gate).
 func SmokeGate(g GoTest) Step {
 	if g.Run == "" {
-		g.Run = "^(" + strings.Join(SmokeFlows, "|") + ")$"
+		g.Run = phase4.RunPattern(phase4.FlowTests())
 	}
 	return Step{
 		Phase: "phase4", ID: "4.1", Title: "Run Smoke Tests (5 flows)",
 		Manual: g.Manual() + "   (as written in the runbook: npm run test:smoke)",
-		Would:  "run " + g.Manual() + ": auth, search, scraper, ia and health must pass",
+		Would:  "run " + g.Manual() + ": " + strings.Join(phase4.FlowNames(), ", ") + " must pass",
 		Class:  exitcode.Smoke, Timeout: g.Timeout + time.Minute,
 		Run: func(ctx context.Context, s *State, r *Record) error {
 			res, err := g.exec(ctx, s, r)
@@ -198,9 +195,9 @@ func SmokeGate(g GoTest) Step {
 			if name, why := firstFailure(res); name != "" {
 				return fmt.Errorf("smoke %s failed: %s", name, why)
 			}
-			for _, f := range SmokeFlows {
+			for _, f := range phase4.FlowTests() {
 				if tr := res.Test(f); tr == nil || tr.Status != gotestjson.Passed {
-					return fmt.Errorf("smoke flow %s did not pass (ran: %s); Step 4.1 needs all 5", f, strings.Join(flows, ", "))
+					return fmt.Errorf("smoke flow %s did not pass (ran: %s); Step 4.1 needs all %d", f, strings.Join(flows, ", "), len(phase4.Flows))
 				}
 			}
 			if len(skipped) > 0 {
@@ -216,12 +213,9 @@ func SmokeGate(g GoTest) Step {
 // PostdeployGate is Steps 4.2-4.5 (go test ./postdeploy, -failfast). It
 // journals each check itself; the failure names the step that failed.
 func PostdeployGate(g GoTest) Step {
-	var tests []string
-	for _, c := range postdeploy.Checks() {
-		tests = append(tests, c.Test)
-	}
+	tests := phase4.CheckTests()
 	if g.Run == "" {
-		g.Run = "^(" + strings.Join(tests, "|") + ")$"
+		g.Run = phase4.RunPattern(tests)
 	}
 	g.FailFast = true
 	return Step{
@@ -236,7 +230,7 @@ func PostdeployGate(g GoTest) Step {
 			}
 			if name, why := firstFailure(res); name != "" {
 				top, _, _ := strings.Cut(name, "/")
-				if c, ok := postdeploy.Lookup(top); ok {
+				if c, ok := phase4.LookupCheck(top); ok {
 					r.Set("failed.step", c.Step)
 					r.Set("class", exitcode.Class(c.Class))
 					return fmt.Errorf("Step %s (%s, %s) failed: %s", c.Step, c.Title, c.Test, why)

@@ -16,6 +16,7 @@ import (
 	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -89,7 +90,7 @@ func TestSmokeGateNeedsAllFiveFlows(t *testing.T) {
 		return []string{`{"Action":"run","Package":"p","Test":"` + name + `"}`, `{"Action":"pass","Package":"p","Test":"` + name + `","Elapsed":0.1}`}
 	}
 	var ok []string
-	for _, f := range deploy.SmokeFlows {
+	for _, f := range phase4.FlowTests() {
 		ok = append(ok, pass(f)...)
 	}
 	run := func(t *testing.T, lines []string) *deploy.Outcome {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/postdeploy"
 	"github.com/granter/runbook/smoke"
@@ -21,8 +22,8 @@ import (
 func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 	steps := []Step{{
 		Phase: "phase4", ID: "4.1", Title: "Run Smoke Tests (5 flows)",
-		Manual: "go test -count=1 ./smoke   (as written in the runbook: npm run test:smoke)",
-		Would:  "run the five smoke flows: auth, search, scraper, ia, health",
+		Manual: "go test -count=1 -run '" + phase4.RunPattern(phase4.FlowTests()) + "' ./smoke   (as written in the runbook: npm run test:smoke)",
+		Would:  "run the five smoke flows: " + strings.Join(phase4.FlowNames(), ", "),
 		Class:  exitcode.Smoke, Timeout: flow.DefaultTimeout,
 		Run: func(ctx context.Context, s *State, r *Record) error {
 			results := smoke.RunAll(ctx, s.Target, o)

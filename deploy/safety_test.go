@@ -17,6 +17,7 @@ import (
 
 	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/target"
 )
@@ -139,7 +140,7 @@ func TestDryRunAgainstProdTouchesNothing(t *testing.T) {
 		k + " rollout status deployment/data-service --timeout=5m0s",
 		`DATABASE_URL="$RUNBOOK_PROD_DATABASE_URL" npm run migration:run -- --env=production`,
 		`pg_dump -Fc -d "$RUNBOOK_PROD_DATABASE_URL"`,
-		"go test -count=1 -tags=prod -run '^(TestAuth|TestSearch|TestScraper|TestIA|TestHealth)$' ./smoke",
+		"go test -count=1 -tags=prod -run '" + phase4.RunPattern(phase4.FlowTests()) + "' ./smoke",
 		"curl -fsS http://" + c.addr() + "/health",
 		fmt.Sprintf("DRY RUN: %d steps planned, nothing was touched", len(steps)),
 	} {

@@ -10,9 +10,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/granter/runbook/internal/exitcode"
-	"github.com/granter/runbook/internal/journal"
+		"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -68,31 +68,40 @@ func (e *Evidence) Logf(format string, args ...any) {
 // Summarize sets the one-line result.
 func (e *Evidence) Summarize(format string, args ...any) { e.Summary = fmt.Sprintf(format, args...) }
 
-// Check is one Phase 4 line.
+// Check is one Phase 4 line (internal/phase4 names it: step, test, title,
+// class) with how this package runs it.
 type Check struct {
-	Step  string // the runbook's step: 4.2, 4.3, 4.4, 4.5
-	Test  string // the test that runs it: TestLogs, ...
-	Title string // what the runbook says
-	// Class is the exit code when it fails: SLO for logs, error rate and
-	// alerts, Smoke for endpoints (internal/exitcode).
-	Class int
+	phase4.Check
 	// Manual is the runbook's command for this target.
 	Manual func(tgt *target.Target) string
 	// Run is a method expression of Checker: (*Checker).logs.
 	Run func(c *Checker, ctx context.Context, ev *Evidence) error
 }
 
-// Checks returns Phase 4's checks after the smoke flows, in the order they
-// run: logs, SQL errors, health, spot checks, error rate, critical alerts.
+// impls is how each of phase4.Checks is run, by its test.
+var impls = map[string]Check{
+	"TestLogs":              {Manual: logsManual, Run: (*Checker).logs},
+	"TestNoSQLErrors":       {Manual: sqlManual, Run: (*Checker).sqlErrors},
+	"TestHealthChecks":      {Manual: healthManual, Run: (*Checker).health},
+	"TestCriticalEndpoints": {Manual: spotManual, Run: (*Checker).spotChecks},
+	"TestErrorRate":         {Manual: errorRateManual, Run: (*Checker).errorRate},
+	"TestNoCriticalAlerts":  {Manual: alertsManual, Run: (*Checker).alerts},
+}
+
+// Checks returns phase4.Checks, in the order they run, each with how it
+// runs. A check without an implementation is a bug: it panics (and
+// TestEveryCheckIsImplemented says so first).
 func Checks() []Check {
-	return []Check{
-		{Step: "4.2", Test: "TestLogs", Title: "Check logs for errors", Class: exitcode.SLO, Manual: logsManual, Run: (*Checker).logs},
-		{Step: "4.2", Test: "TestNoSQLErrors", Title: "No SQL errors in logs", Class: exitcode.SLO, Manual: sqlManual, Run: (*Checker).sqlErrors},
-		{Step: "4.3", Test: "TestHealthChecks", Title: "Verify health checks", Class: exitcode.Smoke, Manual: healthManual, Run: (*Checker).health},
-		{Step: "4.4", Test: "TestCriticalEndpoints", Title: "Spot check critical endpoints", Class: exitcode.Smoke, Manual: spotManual, Run: (*Checker).spotChecks},
-		{Step: "4.5", Test: "TestErrorRate", Title: "Monitor error rate", Class: exitcode.SLO, Manual: errorRateManual, Run: (*Checker).errorRate},
-		{Step: "4.5", Test: "TestNoCriticalAlerts", Title: "No critical alerts triggered", Class: exitcode.SLO, Manual: alertsManual, Run: (*Checker).alerts},
+	out := make([]Check, len(phase4.Checks))
+	for i, c := range phase4.Checks {
+		im, ok := impls[c.Test]
+		if !ok {
+			panic("postdeploy: phase4 check " + c.Test + " (Step " + c.Step + ") has no implementation")
+		}
+		im.Check = c
+		out[i] = im
 	}
+	return out
 }
 
 // Lookup returns the check a test runs.

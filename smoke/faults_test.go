@@ -14,13 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/faults"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke"
 )
 
 // smokeFlows are the catalogue's Flow values the smoke suite answers for.
-var smokeFlows = []string{"auth", "search", "scraper", "ia", "health"}
+var smokeFlows = phase4.FlowNames()
 
 // faultCase: with fault on, flow must fail at step, with a message that
 // contains every cause (the reader's clue to what broke).

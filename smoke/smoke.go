@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke/auth"
 	"github.com/granter/runbook/smoke/health"
@@ -22,16 +23,33 @@ type Options struct {
 }
 
 // Flows returns the five flows of Step 4.1 for the target, in the
-// runbook's order: auth, search, scraper, ia, health. Each is new: run it
-// once.
+// runbook's order (phase4.Flows). Each is new: run it once. A flow of
+// phase4.Flows that this package does not build, or the reverse, is a bug:
+// it panics.
 func Flows(tgt *target.Target, o Options) []flow.Flow {
-	return []flow.Flow{
+	built := map[string]flow.Flow{}
+	for _, f := range []flow.Flow{
 		auth.New(tgt),
 		search.New(tgt),
 		scraper.New(tgt),
 		ia.New(tgt, ia.WithProviderOutage(o.AIProviderOutage)),
 		health.New(tgt),
+	} {
+		built[f.Name] = f
 	}
+	out := make([]flow.Flow, 0, len(phase4.Flows))
+	for _, want := range phase4.Flows {
+		f, ok := built[want.Name]
+		if !ok {
+			panic("smoke: phase4 flow " + want.Name + " is not built by smoke.Flows")
+		}
+		out = append(out, f)
+		delete(built, want.Name)
+	}
+	for name := range built {
+		panic("smoke: flow " + name + " is not one of phase4.Flows")
+	}
+	return out
 }
 
 // RunAll runs the five flows at once (they are independent) and returns

@@ -34,3 +34,15 @@ func TestDoesNotLinkFixtures(t *testing.T) {
 		}
 	}
 }
+
+// make smoke and make postdeploy take their -run pattern from here.
+func TestTestsPrintsTheGatePattern(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, exitcode.OK, dispatch(context.Background(), []string{"tests", "postdeploy"}, &out, &errOut), errOut.String())
+	assert.Equal(t, "^(TestLogs|TestNoSQLErrors|TestHealthChecks|TestCriticalEndpoints|TestErrorRate|TestNoCriticalAlerts)$\n", out.String())
+	out.Reset()
+	require.Equal(t, exitcode.OK, dispatch(context.Background(), []string{"tests", "smoke"}, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "TestAuth|")
+	assert.Equal(t, exitcode.Config, dispatch(context.Background(), []string{"tests", "monitor"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), `no gate "monitor": want postdeploy | smoke`)
+}

@@ -11,11 +11,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-)
 
-// SmokeFlows are the five flows of Step 4.1, as the smoke tests are named
-// (TestAuth, TestSearch, TestScraper, TestIA, TestHealth, case-insensitive).
-var SmokeFlows = []string{"auth", "search", "scraper", "ia", "health"}
+	"github.com/granter/runbook/internal/phase4"
+)
 
 // SmokeRecord is the record of one smoke run against an environment: what
 // "Staging smoke tests passed" (item 5) reads. It is written from the run's
@@ -92,7 +90,7 @@ func SmokeRecordFrom(r io.Reader, env, version string, at time.Time) (SmokeRecor
 }
 
 // check lists why the record is not a pass: a flow not passed, a flow of
-// SmokeFlows missing.
+// phase4.Flows missing.
 func (s SmokeRecord) check() []string {
 	var problems []string
 	names := make([]string, 0, len(s.Flows))
@@ -105,15 +103,15 @@ func (s SmokeRecord) check() []string {
 			problems = append(problems, fmt.Sprintf("%s %s", n, s.Flows[n]))
 		}
 	}
-	for _, f := range SmokeFlows {
+	for _, f := range phase4.Flows {
 		found := false
 		for _, n := range names {
-			if strings.EqualFold(strings.TrimPrefix(n, "Test"), f) {
+			if strings.EqualFold(n, f.Test) {
 				found = true
 			}
 		}
 		if !found {
-			problems = append(problems, fmt.Sprintf("the %s flow did not run", f))
+			problems = append(problems, fmt.Sprintf("the %s flow did not run", f.Name))
 		}
 	}
 	return problems

@@ -12,6 +12,7 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/phase4"
 )
 
 // State is a criterion's (or one piece of evidence's) outcome. The zero
@@ -85,9 +86,6 @@ var Criteria = []struct {
 // ExpectedMigrations are the runbook's Phase 2 migrations, used when the
 // journal does not list the expected ones.
 var ExpectedMigrations = []string{"20260127000050", "20260127000100", "20260127000200", "20260127000300", "20260127000400", "20260128001000"}
-
-// SmokeFlows are the five smoke tests of Step 4.1, in the runbook's order.
-var SmokeFlows = []string{"TestAuth", "TestSearch", "TestScraper", "TestIA", "TestHealth"}
 
 // DefaultErrorRateThreshold is the runbook's "Error rate < 0.1%".
 const DefaultErrorRateThreshold = 0.001
@@ -395,7 +393,7 @@ func evalSmoke(a acc, r *Run) {
 		a.finish("smoke.json: the go-test JSON of the smoke gate (Step 4.1)")
 		return
 	}
-	for _, name := range SmokeFlows {
+	for _, name := range phase4.FlowTests() {
 		if !testEvidence(a, r, "smoke", name, true) {
 			a.add(NotEvaluated, "smoke: "+name, "did not run (not in smoke.json)")
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/phase4"
 )
 
 // Verdict is the go-live decision with everything behind it.
@@ -301,16 +302,13 @@ func gateClass(gate string) int {
 	return exitcode.Internal
 }
 
-// sloTests are the postdeploy checks whose failure is an SLO breach.
-var sloTests = []string{"TestLogs", "TestErrorRate", "TestNoCriticalAlerts", "TestNoSQLErrors"}
-
+// testClass is the class of a failed test: a postdeploy check's own
+// (phase4.Checks), else its gate's.
 func testClass(gate, name string) int {
 	if gate == "postdeploy" {
 		top, _, _ := strings.Cut(name, "/")
-		for _, s := range sloTests {
-			if top == s {
-				return exitcode.SLO
-			}
+		if c, ok := phase4.LookupCheck(top); ok {
+			return c.Class
 		}
 	}
 	return gateClass(gate)

@@ -1,0 +1,103 @@
+// Package phase4 is the runbook's "PHASE 4: Post-Deployment Validation" as
+// data, written once: the five smoke flows of Step 4.1 and the checks of
+// Steps 4.2-4.5, each with the Go test that runs it. The smoke and
+// postdeploy packages implement them; deploy's gates, the checklist's smoke
+// record, the go-live report and the Makefile's -run patterns (through
+// `runbook tests smoke|postdeploy`) all read them from here.
+//
+// It holds names only, no procedure, so that internal/ code (the report,
+// the checklist) can know them without importing a phase package.
+package phase4
+
+import (
+	"strings"
+
+	"github.com/granter/runbook/internal/exitcode"
+)
+
+// Flow is one smoke flow of Step 4.1.
+type Flow struct {
+	Name string // the flow, as smoke/<name> and the fault catalogue call it: auth
+	Test string // the go test that runs it: TestAuth
+}
+
+// Flows are Step 4.1's "must pass all 5 flows", in the runbook's order.
+var Flows = []Flow{
+	{Name: "auth", Test: "TestAuth"},
+	{Name: "search", Test: "TestSearch"},
+	{Name: "scraper", Test: "TestScraper"},
+	{Name: "ia", Test: "TestIA"},
+	{Name: "health", Test: "TestHealth"},
+}
+
+// FlowNames are the flows' names, in order.
+func FlowNames() []string {
+	out := make([]string, len(Flows))
+	for i, f := range Flows {
+		out[i] = f.Name
+	}
+	return out
+}
+
+// FlowTests are the flows' tests, in order.
+func FlowTests() []string {
+	out := make([]string, len(Flows))
+	for i, f := range Flows {
+		out[i] = f.Test
+	}
+	return out
+}
+
+// Check is one line of Steps 4.2-4.5.
+type Check struct {
+	Step  string // the runbook's step: 4.2, 4.3, 4.4, 4.5
+	Test  string // the go test that runs it: TestLogs
+	Title string // what the runbook says
+	// Class is the exit code when it fails: SLO for logs, SQL errors,
+	// error rate and alerts; Smoke for health and endpoints.
+	Class int
+}
+
+// Checks are Phase 4's checks after the smoke flows, in the order they
+// run.
+var Checks = []Check{
+	{Step: "4.2", Test: "TestLogs", Title: "Check logs for errors", Class: exitcode.SLO},
+	{Step: "4.2", Test: "TestNoSQLErrors", Title: "No SQL errors in logs", Class: exitcode.SLO},
+	{Step: "4.3", Test: "TestHealthChecks", Title: "Verify health checks", Class: exitcode.Smoke},
+	{Step: "4.4", Test: "TestCriticalEndpoints", Title: "Spot check critical endpoints", Class: exitcode.Smoke},
+	{Step: "4.5", Test: "TestErrorRate", Title: "Monitor error rate", Class: exitcode.SLO},
+	{Step: "4.5", Test: "TestNoCriticalAlerts", Title: "No critical alerts triggered", Class: exitcode.SLO},
+}
+
+// CheckTests are the checks' tests, in order.
+func CheckTests() []string {
+	out := make([]string, len(Checks))
+	for i, c := range Checks {
+		out[i] = c.Test
+	}
+	return out
+}
+
+// LookupCheck returns the check a test (a top-level test name) runs.
+func LookupCheck(test string) (Check, bool) {
+	for _, c := range Checks {
+		if c.Test == test {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// Gates are the Phase 4 gates by name, as `runbook tests` and the Makefile
+// call them: each is a package and the tests of it that are the gate (the
+// package's other tests prove the suite itself).
+var Gates = map[string]func() []string{
+	"smoke":      FlowTests,
+	"postdeploy": CheckTests,
+}
+
+// RunPattern is the `go test -run` pattern that matches exactly these
+// top-level tests: ^(TestA|TestB)$.
+func RunPattern(tests []string) string {
+	return "^(" + strings.Join(tests, "|") + ")$"
+}
