@@ -104,14 +104,14 @@ func TestDeployV190ToV200(t *testing.T) {
 	t.Run("journal_lists_every_step_with_its_duration", func(t *testing.T) {
 		var want []string
 		for _, s := range deploy.Plan(tgt, granter.V2, deploy.Gates{Preflight: passingPreflight, Phase4: deploy.InProcessPhase4(tgt, smoke.Options{})}) {
-			want = append(want, s.Phase+"/"+s.ID+"/ok")
+			want = append(want, string(s.Phase)+"/"+s.ID+"/ok")
 		}
 		assert.Equal(t, want, stepIDs(res.events))
 		for _, e := range res.events {
 			assert.Positive(t, e.Duration, "%s %s has no duration", e.Step, e.Action)
 			assert.False(t, e.Started.IsZero(), "%s has no start", e.Step)
 		}
-		byStep := func(phase, step, key string) []string {
+		byStep := func(phase journal.Phase, step, key string) []string {
 			var out []string
 			for _, e := range res.events {
 				if e.Phase == phase && e.Step == step && e.Data[key] != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/gotestjson"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
 )
 
@@ -120,7 +121,7 @@ func tail(lines []string, n int) []string {
 // COMPLETE); anything else stops the sequence before Phase 1.
 func PreflightGate(g GoTest, env string) Step {
 	return Step{
-		Phase: "preflight", ID: "checklist", Title: "Pre-deployment checklist (8 items)",
+		Phase: journal.Preflight, ID: "checklist", Title: "Pre-deployment checklist (8 items)",
 		Manual: "make preflight ENV=" + env + "   (" + g.Manual() + " | go run ./cmd/checklist)",
 		Would:  "run " + g.Manual() + " into the run folder and require every item ☑ (exit 3 on a blocker)",
 		Class:  exitcode.Preflight, Timeout: g.Timeout + time.Minute,
@@ -174,7 +175,7 @@ func SmokeGate(g GoTest) Step {
 		g.Run = phase4.RunPattern(phase4.FlowTests())
 	}
 	return Step{
-		Phase: "phase4", ID: "4.1", Title: "Run Smoke Tests (5 flows)",
+		Phase: journal.Phase4, ID: "4.1", Title: "Run Smoke Tests (5 flows)",
 		Manual: g.Manual() + "   (as written in the runbook: npm run test:smoke)",
 		Would:  "run " + g.Manual() + ": " + strings.Join(phase4.FlowNames(), ", ") + " must pass",
 		Class:  exitcode.Smoke, Timeout: g.Timeout + time.Minute,
@@ -219,7 +220,7 @@ func PostdeployGate(g GoTest) Step {
 	}
 	g.FailFast = true
 	return Step{
-		Phase: "phase4", ID: "4.2-4.5", Title: "Logs, health checks, spot checks, error rate",
+		Phase: journal.Phase4, ID: "4.2-4.5", Title: "Logs, health checks, spot checks, error rate",
 		Manual: g.Manual(),
 		Would:  "run " + g.Manual() + ": " + strings.Join(tests, ", ") + ", stopping at the first failure",
 		Class:  exitcode.SLO, Timeout: g.Timeout + time.Minute,

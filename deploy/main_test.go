@@ -226,7 +226,7 @@ func waitVersion(t *testing.T, ctx context.Context, url, version string) {
 func stepIDs(es []journal.Entry) []string {
 	var out []string
 	for _, e := range es {
-		out = append(out, e.Phase+"/"+e.Step+"/"+e.Status)
+		out = append(out, string(e.Phase)+"/"+e.Step+"/"+e.Status)
 	}
 	return out
 }

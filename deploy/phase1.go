@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/notify"
 	"github.com/granter/runbook/internal/pgbackup"
@@ -89,7 +90,7 @@ func backupStep(tgt *target.Target) Step {
 			strings.TrimPrefix(dbHost(tgt), "container "), dbName(tgt), tgt.Backup.Dir)
 	}
 	return Step{
-		Phase: "phase1", ID: "1.1", Title: "Final Database Backup", Manual: manual,
+		Phase: journal.Phase1, ID: "1.1", Title: "Final Database Backup", Manual: manual,
 		Would: fmt.Sprintf("dump %s on %s in pg_dump's custom format into %s (0600), record its sha256 and every table's rows and checksum, then verify it by restoring into a scratch database (dropped afterwards) and comparing",
 			dbName(tgt), dbHost(tgt), tgt.Backup.Dir),
 		Changes: ChangesScratch, Class: exitcode.Deploy, Timeout: BackupTimeout,
@@ -159,7 +160,7 @@ func notifyStep(tgt *target.Target, version string) Step {
 		}
 	}
 	return Step{
-		Phase: "phase1", ID: "1.2", Title: "Notify Operations Team",
+		Phase: journal.Phase1, ID: "1.2", Title: "Notify Operations Team",
 		Manual: fmt.Sprintf(`curl -fsS -X POST -H 'Content-Type: application/json' -d '{"text":"Starting production deployment at 14:15"}' %s`, hook),
 		Would:  fmt.Sprintf("post %q to the team channel %s through its Slack-compatible webhook", NotifyText(tgt, version, time.Now()), channel),
 		// The message is seen by people: it needs the confirmation too.
@@ -190,7 +191,7 @@ func drainStep(tgt *target.Target) Step {
 		manual = append(manual, fmt.Sprintf("%s scale deployment/%s --replicas=0 && %s wait --for=delete pod -l app=%s --timeout=%s", k, d, k, d, grace+DrainSlack))
 	}
 	return Step{
-		Phase: "phase1", ID: "1.3", Title: "Drain Existing Connections", Manual: strings.Join(manual, "; "),
+		Phase: journal.Phase1, ID: "1.3", Title: "Drain Existing Connections", Manual: strings.Join(manual, "; "),
 		Would: fmt.Sprintf("record the replica count of %s, scale it to 0 and wait until its pods are gone (graceful shutdown %s, at most %s)",
 			strings.Join(Drained, ", "), grace, grace+DrainSlack),
 		Changes: ChangesReplicas, Class: exitcode.Deploy, Timeout: grace + DrainSlack + 30*time.Second,
@@ -338,7 +339,7 @@ func connect(ctx context.Context, tgt *target.Target) (*pgx.Conn, error) {
 
 func sessionsStep(tgt *target.Target) Step {
 	return Step{
-		Phase: "phase1", ID: "1.4", Title: "Verify No Active Connections",
+		Phase: journal.Phase1, ID: "1.4", Title: "Verify No Active Connections",
 		Manual: fmt.Sprintf(`psql %s -c "SELECT pid, application_name, client_addr, state FROM pg_stat_activity WHERE datname = '%s' AND backend_type = 'client backend'"   (as written in the runbook: ps aux | grep node — it cannot see a cluster)`,
 			dbVar(tgt), dbName(tgt)),
 		Would: fmt.Sprintf("read pg_stat_activity of %s on %s: no session of %s left (by application_name, or from the pods' addresses before the drain), and no session running a query or holding a transaction open (waiting up to %s for them to end)",

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -48,7 +49,7 @@ func command(argv []string, fallback string) string {
 func migrateStep(tgt *target.Target) Step {
 	cmd := command(tgt.Migrations.Command, "(migrations.command not configured)")
 	return Step{
-		Phase: "phase2", ID: "2.1", Title: "Run Pending Migrations",
+		Phase: journal.Phase2, ID: "2.1", Title: "Run Pending Migrations",
 		Manual: fmt.Sprintf("DATABASE_URL=%s %s   (as written in the runbook: npm run migration:run -- --env=production)", dbVar(tgt), cmd),
 		Would: fmt.Sprintf("run %s against %s on %s (DATABASE_URL in its environment) and expect %s to complete",
 			cmd, dbName(tgt), dbHost(tgt), strings.Join(tgt.Migrations.Expected, ", ")),
@@ -172,7 +173,7 @@ func migrationStatusStep(tgt *target.Target) Step {
 		manual = fmt.Sprintf("DATABASE_URL=%s %s; %s", dbVar(tgt), command(tgt.Migrations.StatusCommand, ""), manual)
 	}
 	return Step{
-		Phase: "phase2", ID: "2.2", Title: "Verify Migration Success", Manual: manual + "   (as written in the runbook: npm run migration:status)",
+		Phase: journal.Phase2, ID: "2.2", Title: "Verify Migration Success", Manual: manual + "   (as written in the runbook: npm run migration:status)",
 		Would: fmt.Sprintf("check that %s are all recorded as applied in the migrations table of %s%s, none pending",
 			strings.Join(tgt.Migrations.Expected, ", "), dbName(tgt), map[bool]string{true: " and in the status command's output", false: ""}[len(tgt.Migrations.StatusCommand) > 0]),
 		Class: exitcode.Deploy, Timeout: StatusTimeout,
@@ -236,7 +237,7 @@ func migrationStatusStep(tgt *target.Target) Step {
 
 func dbHealthStep(tgt *target.Target) Step {
 	return Step{
-		Phase: "phase2", ID: "2.3", Title: "Test Database Connection",
+		Phase: journal.Phase2, ID: "2.3", Title: "Test Database Connection",
 		Manual: fmt.Sprintf("psql %s -c 'SELECT 1'   (as written in the runbook: npm run db:health-check)", dbVar(tgt)),
 		Would:  fmt.Sprintf("connect to %s on %s, run SELECT 1 and read the migrations table, within %s", dbName(tgt), dbHost(tgt), DBTimeout),
 		Class:  exitcode.Deploy, Timeout: 3 * DBTimeout,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/httpcheck"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
@@ -65,7 +66,7 @@ func setImageStep(tgt *target.Target, svc target.Service, version, id string) St
 		would += "; then scale it back to the replica count recorded before Step 1.3 (the runbook never does)"
 	}
 	return Step{
-		Phase: "phase3", ID: id, Title: "Deploy " + svc.Name + ": set image", Manual: manual, Would: would,
+		Phase: journal.Phase3, ID: id, Title: "Deploy " + svc.Name + ": set image", Manual: manual, Would: would,
 		Changes: ChangesImages, Class: exitcode.Deploy, Timeout: SetImageTimeout,
 		Run: func(ctx context.Context, s *State, r *Record) error {
 			cs, err := s.Kube()
@@ -127,7 +128,7 @@ func setImageStep(tgt *target.Target, svc target.Service, version, id string) St
 func rolloutStep(tgt *target.Target, svc target.Service, id string) Step {
 	timeout := tgt.Thresholds.RolloutTimeout
 	return Step{
-		Phase: "phase3", ID: id, Title: "Wait for the rollout of " + svc.Name,
+		Phase: journal.Phase3, ID: id, Title: "Wait for the rollout of " + svc.Name,
 		Manual: fmt.Sprintf("%s rollout status deployment/%s --timeout=%s", kube.Describe(tgt), svc.Name, timeout),
 		Would:  fmt.Sprintf("follow deployment %s until every replica is updated and available and no old one is left, at most %s (a ProgressDeadlineExceeded condition fails at once)", svc.Name, timeout),
 		Class:  exitcode.Deploy, Timeout: timeout + 5*time.Second,
@@ -208,7 +209,7 @@ func setImageAndScale(ctx context.Context, cs kubernetes.Interface, ns, name, co
 
 func healthStep(tgt *target.Target, svc target.Service, version, id string) Step {
 	return Step{
-		Phase: "phase3", ID: id, Title: "Verify " + svc.Name + " health",
+		Phase: journal.Phase3, ID: id, Title: "Verify " + svc.Name + " health",
 		Manual: fmt.Sprintf(`curl -fsS %s%s   (expect {"status":"healthy","services":{"database":"up","api":"up"}})`, svc.URL, svc.Health),
 		Would:  fmt.Sprintf("GET %s%s until it answers 200 healthy at %s, at most %s", svc.URL, svc.Health, version, HealthTimeout),
 		Class:  exitcode.Deploy, Timeout: HealthTimeout + 10*time.Second,

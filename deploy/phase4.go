@@ -7,6 +7,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/postdeploy"
@@ -21,7 +22,7 @@ import (
 // (SmokeGate, PostdeployGate), for their JSON and JUnit files.
 func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 	steps := []Step{{
-		Phase: "phase4", ID: "4.1", Title: "Run Smoke Tests (5 flows)",
+		Phase: journal.Phase4, ID: "4.1", Title: "Run Smoke Tests (5 flows)",
 		Manual: "go test -count=1 -run '" + phase4.RunPattern(phase4.FlowTests()) + "' ./smoke   (as written in the runbook: npm run test:smoke)",
 		Would:  "run the five smoke flows: " + strings.Join(phase4.FlowNames(), ", "),
 		Class:  exitcode.Smoke, Timeout: flow.DefaultTimeout,
@@ -51,7 +52,7 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 	var checker *postdeploy.Checker
 	for _, ch := range postdeploy.Checks() {
 		steps = append(steps, Step{
-			Phase: "phase4", ID: ch.Step, Title: ch.Title, Manual: ch.Manual(tgt),
+			Phase: journal.Phase4, ID: ch.Step, Title: ch.Title, Manual: ch.Manual(tgt),
 			Would: "run the postdeploy check " + ch.Test, Class: ch.Class, Timeout: postdeploy.CheckTimeout,
 			Run: func(ctx context.Context, s *State, r *Record) error {
 				if checker == nil {

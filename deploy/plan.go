@@ -6,36 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/target"
 )
-
-// Phase is one part of the runbook's timeline with its planned window.
-type Phase struct {
-	Name   string        // the journal's phase: preflight, phase1..phase4
-	Title  string        // "Phase 1: Pre-Deployment"
-	Window string        // "14:00-14:15"
-	Budget time.Duration // the window's length
-}
-
-// Phases are the runbook's windows (TIMELINE SUMMARY).
-var Phases = []Phase{
-	{Name: "preflight", Title: "Pre-deployment checklist", Window: "13:00-14:00", Budget: time.Hour},
-	{Name: "phase1", Title: "Phase 1: Pre-Deployment", Window: "14:00-14:15", Budget: 15 * time.Minute},
-	{Name: "phase2", Title: "Phase 2: Database Migration", Window: "14:15-14:25", Budget: 10 * time.Minute},
-	{Name: "phase3", Title: "Phase 3: Deploy Services", Window: "14:25-14:40", Budget: 15 * time.Minute},
-	{Name: "phase4", Title: "Phase 4: Post-Deployment Validation", Window: "14:40-15:00", Budget: 20 * time.Minute},
-}
-
-// PhaseOf returns the phase called name (a zero Phase with that name when
-// unknown).
-func PhaseOf(name string) Phase {
-	for _, p := range Phases {
-		if p.Name == name {
-			return p
-		}
-	}
-	return Phase{Name: name, Title: name}
-}
 
 // What a step changes on the target, for the next command after a failure.
 const (
@@ -48,9 +21,9 @@ const (
 
 // Step is one line of the runbook's deployment steps.
 type Step struct {
-	Phase string // preflight, phase1..phase4
-	ID    string // the runbook's number: 1.1, ..., 3.4; "checklist" for the preflight gate
-	Title string // what the runbook says: "Final Database Backup"
+	Phase journal.Phase // journal.Preflight, journal.Phase1..journal.Phase4
+	ID    string        // the runbook's number: 1.1, ..., 3.4; "checklist" for the preflight gate
+	Title string        // what the runbook says: "Final Database Backup"
 	// Manual is the runbook's command for this step, written for this
 	// target (names of secret variables, never their values).
 	Manual string

@@ -165,7 +165,7 @@ type StepResult struct {
 
 // PhaseTiming is one phase's duration against the runbook's window.
 type PhaseTiming struct {
-	Phase    Phase
+	Phase    journal.Window
 	Started  time.Time
 	Duration time.Duration
 	Steps    int
@@ -173,7 +173,7 @@ type PhaseTiming struct {
 }
 
 // Over reports whether the phase took longer than its window.
-func (p PhaseTiming) Over() bool { return p.Duration > p.Phase.Budget }
+func (p PhaseTiming) Over() bool { return p.Duration > p.Phase.Budget() }
 
 // Outcome is what a Run did.
 type Outcome struct {
@@ -261,12 +261,12 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 		}
 	}
 
-	phase := ""
+	var phase journal.Phase
 	for _, step := range steps {
 		if step.Phase != phase {
 			phase = step.Phase
-			p := PhaseOf(phase)
-			fmt.Fprintf(out, "\n━━ %s (runbook window %s, %s) ━━\n", p.Title, p.Window, short(p.Budget))
+			p := journal.WindowOf(phase)
+			fmt.Fprintf(out, "\n━━ %s (runbook window %s, %s) ━━\n", p.Title, p.Clock(), short(p.Budget()))
 		}
 		res := runStep(ctx, st, step, o, out)
 		oc.Steps = append(oc.Steps, res)
@@ -350,7 +350,7 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 		if res.Result != "" {
 			entry.Action = step.Title + ": " + res.Result
 		}
-		if step.Phase == "phase3" {
+		if step.Phase == journal.Phase3 {
 			st.Phase3Ended = time.Now()
 		}
 	}
@@ -380,7 +380,7 @@ func protect(fn func() error) (err error) {
 // seed reads what earlier commands of this run journaled.
 func (s *State) seed(history []journal.Entry) {
 	for _, e := range history {
-		if e.Phase == "phase1" && e.Step == "1.3" && e.Status == journal.StatusOK {
+		if e.Phase == journal.Phase1 && e.Step == "1.3" && e.Status == journal.StatusOK {
 			if n, err := strconv.Atoi(e.Data["replicas.before"]); err == nil && e.Data["deployment"] != "" {
 				s.ReplicasBefore[e.Data["deployment"]] = int32(n)
 			}
@@ -394,8 +394,8 @@ func timings(steps []StepResult) []PhaseTiming {
 		if s.Status == journal.StatusDryRun {
 			continue
 		}
-		if len(out) == 0 || out[len(out)-1].Phase.Name != s.Step.Phase {
-			out = append(out, PhaseTiming{Phase: PhaseOf(s.Step.Phase), Started: s.Started})
+		if len(out) == 0 || out[len(out)-1].Phase.Phase != s.Step.Phase {
+			out = append(out, PhaseTiming{Phase: journal.WindowOf(s.Step.Phase), Started: s.Started})
 		}
 		p := &out[len(out)-1]
 		p.Steps++
@@ -476,7 +476,7 @@ func next(oc *Outcome) (string, string) {
 		return "make deploy ENV=" + env + " VERSION=" + oc.Version + confirm, "the plan above is what it will do"
 	case oc.Refused != nil:
 		return "make deploy ENV=" + env + " VERSION=" + oc.Version + " CONFIRM=" + oc.Target.Confirm, "confirm that this run may change " + env
-	case oc.Failed == nil && len(oc.Steps) > 0 && oc.Steps[len(oc.Steps)-1].Step.Phase == "phase4":
+	case oc.Failed == nil && len(oc.Steps) > 0 && oc.Steps[len(oc.Steps)-1].Step.Phase == journal.Phase4:
 		return "make monitor ENV=" + env, "Phase 4 passed: the MONITORING PHASE (15:00, 4 hours) is next"
 	case oc.Failed == nil:
 		return "", ""
@@ -485,7 +485,7 @@ func next(oc *Outcome) (string, string) {
 	case drainedOnly:
 		return rollback, "only the drain ran (" + strings.Join(oc.Changed, "; ") + "); the rollback brings the services back (or scale back by hand: " +
 			kube.Describe(oc.Target) + " scale deployment/" + target.BackendCore + " --replicas=N)"
-	case oc.Failed.Step.Phase == "preflight":
+	case oc.Failed.Step.Phase == journal.Preflight:
 		return "make preflight ENV=" + env, "a checklist item blocks: nothing was changed; fix it and run the checklist again"
 	}
 	return "make deploy ENV=" + env + " VERSION=" + oc.Version + confirm, "nothing was changed on the target: fix the cause and run again"
@@ -505,9 +505,9 @@ func (oc *Outcome) WriteSummary(w io.Writer, runDir string) {
 			case p.Failed:
 				mark = "❌ failed"
 			case p.Over():
-				mark = fmt.Sprintf("⚠ over by %s", short(p.Duration-p.Phase.Budget))
+				mark = fmt.Sprintf("⚠ over by %s", short(p.Duration-p.Phase.Budget()))
 			}
-			fmt.Fprintf(w, "  %-38s %s (%5s)  took %-8s %s\n", p.Phase.Title, p.Phase.Window, short(p.Phase.Budget), short(p.Duration), mark)
+			fmt.Fprintf(w, "  %-38s %s (%5s)  took %-8s %s\n", p.Phase.Title, p.Phase.Clock(), short(p.Phase.Budget()), short(p.Duration), mark)
 		}
 	}
 	switch {
@@ -518,7 +518,7 @@ func (oc *Outcome) WriteSummary(w io.Writer, runDir string) {
 	case oc.Failed != nil:
 		f := oc.Failed
 		where := f.Step.Label()
-		if p := PhaseOf(f.Step.Phase).Title; p != where {
+		if p := journal.WindowOf(f.Step.Phase).Title; p != where {
 			where += " — " + p
 		}
 		fmt.Fprintf(w, "\n══ DEPLOYMENT STOPPED at %s ══\n", where)

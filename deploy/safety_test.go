@@ -17,8 +17,8 @@ import (
 
 	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/exitcode"
-	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 

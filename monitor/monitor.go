@@ -316,7 +316,7 @@ func (m *Monitor) journalRound(r Round) {
 			data[k] = v
 		}
 	}
-	e := journal.Entry{Phase: "monitor", Step: fmt.Sprintf("round %d/%d", r.N, r.Of), Started: r.Started, Duration: r.Duration,
+	e := journal.Entry{Phase: journal.Monitor, Step: fmt.Sprintf("round %d/%d", r.N, r.Of), Started: r.Started, Duration: r.Duration,
 		Action: fmt.Sprintf("monitoring round %d of %d at t+%s (window %s): %d checks", r.N, r.Of, short(r.At.Round(time.Second)), short(r.Window), len(r.Checks)),
 		Status: journal.StatusOK, Data: data}
 	if err := r.Err(); err != nil {
@@ -334,7 +334,7 @@ func (m *Monitor) journalWatch(res Result, watchErr error) {
 		return
 	}
 	watched := res.Ended.Sub(res.Started).Round(time.Second)
-	e := journal.Entry{Phase: "monitor", Step: "watch", Started: res.Started, Duration: res.Ended.Sub(res.Started),
+	e := journal.Entry{Phase: journal.Monitor, Step: "watch", Started: res.Started, Duration: res.Ended.Sub(res.Started),
 		Data: map[string]string{"monitor.schedule": res.Schedule.String(), "monitor.rounds": strconv.Itoa(len(res.Rounds))}}
 	if watchErr != nil {
 		e.Status, e.Error = journal.StatusFailed, watchErr.Error()

@@ -10,7 +10,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-		"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
@@ -214,7 +214,7 @@ func PhaseThreeEnded(dir string) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
-	e, ok := journal.Last(entries, func(e journal.Entry) bool { return e.Phase == "phase3" && e.Status == journal.StatusOK })
+	e, ok := journal.Last(entries, func(e journal.Entry) bool { return e.Phase == journal.Phase3 && e.Status == journal.StatusOK })
 	if !ok {
 		return time.Time{}
 	}

@@ -37,7 +37,7 @@ const (
 )
 
 // Phase is the journal phase of the rollback's own entries.
-const Phase = "rollback"
+const Phase = journal.Rollback
 
 // refuse refuses the rollback before anything changes: no verified backup,
 // a backup that changed since it was verified, nothing to roll back to, no
@@ -186,7 +186,7 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 		p.Backup, p.BackupFrom = b, "newest verified backup in "+tgt.Backup.Dir+" (the journal names none yet)"
 		return nil
 	}
-	from := fmt.Sprintf("journal %s Step %s (%s, %s)", orDash(named.Phase), named.Step, named.Action, named.Time.Format(time.RFC3339))
+	from := fmt.Sprintf("journal %s Step %s (%s, %s)", orDash(string(named.Phase)), named.Step, named.Action, named.Time.Format(time.RFC3339))
 	if v := named.Data[KeyBackupVerified]; v != "" && v != "true" {
 		return refuse("the backup %s was not verified (%s=%q in %s): an unverified backup is never restored; verify it (checklist item 1) or take a new one", file, KeyBackupVerified, v, from)
 	}
@@ -292,7 +292,7 @@ func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes
 // status: a migration that failed half-way changed the database too).
 func migrated(entries []journal.Entry) bool {
 	for _, e := range entries {
-		if e.Phase == "phase2" && (e.Status == journal.StatusOK || e.Status == journal.StatusFailed || e.Status == journal.StatusStarted) {
+		if e.Phase == journal.Phase2 && (e.Status == journal.StatusOK || e.Status == journal.StatusFailed || e.Status == journal.StatusStarted) {
 			return true
 		}
 	}
@@ -306,7 +306,7 @@ func recordedReplicas(entries []journal.Entry, deployment string) (int32, string
 			continue
 		}
 		if n, err := strconv.Atoi(e.Data[KeyReplicasBefore]); err == nil && n > 0 {
-			return int32(n), fmt.Sprintf("journal %s Step %s %s", orDash(e.Phase), e.Step, KeyReplicasBefore)
+			return int32(n), fmt.Sprintf("journal %s Step %s %s", orDash(string(e.Phase)), e.Step, KeyReplicasBefore)
 		}
 	}
 	return 0, ""

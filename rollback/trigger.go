@@ -98,7 +98,7 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 	rate := math.NaN()
 	var broken []string
 	for _, e := range entries {
-		if e.Phase != "phase4" {
+		if e.Phase != journal.Phase4 {
 			continue
 		}
 		if v, ok := journal.ParseRatio(e.Data["error_rate"]); ok {

@@ -47,7 +47,7 @@ func drillOutcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *targ
 	case gate == nil:
 		add(false, "make deploy "+tgt.Version+" failed its Phase 4 gate", "no failed deployment step in the journal")
 	default:
-		add(gate.Phase == "phase4", "make deploy "+tgt.Version+" failed its Phase 4 gate", fmt.Sprintf("%s Step %s failed: %s", gate.Phase, gate.Step, firstLine(gate.Error)))
+		add(gate.Phase == journal.Phase4, "make deploy "+tgt.Version+" failed its Phase 4 gate", fmt.Sprintf("%s Step %s failed: %s", gate.Phase, gate.Step, firstLine(gate.Error)))
 	}
 	add(code != exitcode.OK && code != exitcode.Rollback, "make deploy's exit code is the gate's failure, not 7 (the rollback failed)", fmt.Sprintf("exit %d (%s)", code, exitcode.Name(code)))
 
@@ -172,7 +172,7 @@ func timeline(w io.Writer, entries []journal.Entry) {
 		if failed >= 0 {
 			line = fmt.Sprintf("FAILED at Step %s: %s", entries[failed].Step, firstLine(entries[failed].Error))
 		}
-		fmt.Fprintf(w, "  %s  %-16s %s\n", at(e), or(e.Phase, "-"), line)
+		fmt.Fprintf(w, "  %s  %-16s %s\n", at(e), or(string(e.Phase), "-"), line)
 		i = j
 	}
 }

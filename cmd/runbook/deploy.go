@@ -11,6 +11,7 @@ import (
 
 	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/rollback"
@@ -77,7 +78,7 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		DryRun: f.dryRun, Confirm: f.confirm, History: history})
 	oc.WriteSummary(stdout, f.runDir)
 	code = oc.Code
-	if !f.dryRun && oc.Failed != nil && oc.Failed.Step.Phase == "phase4" {
+	if !f.dryRun && oc.Failed != nil && oc.Failed.Step.Phase == journal.Phase4 {
 		code = deployRollback(ctx, tgt, oc.Code, *auto, rollback.Options{RunDir: f.runDir, Journal: j, Confirm: f.confirm, Out: stdout}, stdout, stderr)
 	}
 	if err := j.Close(); err != nil {

@@ -40,7 +40,7 @@ type Entry struct {
 	Time     time.Time         `json:"time"`
 	Run      string            `json:"run"`
 	Env      string            `json:"env"`
-	Phase    string            `json:"phase,omitempty"`  // preflight, phase1..phase4, rollback, monitor
+	Phase    Phase             `json:"phase,omitempty"`  // Preflight, Phase1..Phase4, Monitor, Rollback
 	Step     string            `json:"step"`             // 1.1, 1.2, ... or a name
 	Action   string            `json:"action"`           // what was done, in words
 	Manual   string            `json:"manual,omitempty"` // the runbook's equivalent manual command

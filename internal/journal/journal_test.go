@@ -59,3 +59,27 @@ func TestParseRatio(t *testing.T) {
 		assert.False(t, ok, "%q is not a ratio", in)
 	}
 }
+
+// The timeline reads as the runbook writes it, and its deployment phases
+// follow each other without a gap.
+func TestTimeline(t *testing.T) {
+	if got := WindowOf(Phase1).Clock(); got != "14:00-14:15" {
+		t.Errorf("Phase 1 window: want 14:00-14:15, got %s", got)
+	}
+	if got := WindowOf(Rollback).Clock(); got != "15m" {
+		t.Errorf("rollback window: want 15m (floating), got %s", got)
+	}
+	var prev *Window
+	for i, w := range Timeline {
+		if w.Floating {
+			continue
+		}
+		if prev != nil && w.Start != prev.End {
+			t.Errorf("%s starts at %s, %s ended at %s", w.Phase, ClockAt(Origin+w.Start), prev.Phase, ClockAt(Origin+prev.End))
+		}
+		prev = &Timeline[i]
+	}
+	if w := WindowOf("nonsense"); w.Title != "nonsense" || w.Budget() != 0 {
+		t.Errorf("an unknown phase: want a window of no length titled with its name, got %+v", w)
+	}
+}

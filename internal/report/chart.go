@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"math"
+
+	"github.com/granter/runbook/internal/journal"
 )
 
 // chart is the timeline as SVG coordinates: one row per phase, the
@@ -47,11 +49,11 @@ func newChart(rows []PhaseRow) chart {
 	ax := newAxis(rows)
 	x := func(d float64) int { return c.ChartX + int(math.Round(d*float64(c.ChartW))) }
 	for _, t := range ax.ticks() {
-		c.Ticks = append(c.Ticks, chartTick{X: x(ax.pos(t)), Label: clock(clockOrigin + t)})
+		c.Ticks = append(c.Ticks, chartTick{X: x(ax.pos(t)), Label: journal.ClockAt(journal.Origin + t)})
 	}
 	for i, r := range rows {
 		y := chartTop + i*rowHeight
-		cr := chartRow{Y: y, MidY: y + rowHeight/2, PlanY: y + 8, ActY: y + 24, TextY: y + 19, SubY: y + 35, Label: r.Label}
+		cr := chartRow{Y: y, MidY: y + rowHeight/2, PlanY: y + 8, ActY: y + 24, TextY: y + 19, SubY: y + 35, Label: r.Title}
 		cr.PlanX = x(ax.pos(r.PlannedStart))
 		cr.PlanW = max(x(ax.pos(r.PlannedEnd))-cr.PlanX, 2)
 		cr.Sub = "planned " + r.PlannedClock() + " (" + took(r.PlannedDuration()) + ")"

@@ -135,7 +135,7 @@ func (a acc) finish(missing string) {
 func entrySource(e journal.Entry) string {
 	s := "journal"
 	if e.Phase != "" {
-		s += " " + e.Phase
+		s += " " + string(e.Phase)
 	}
 	if e.Step != "" {
 		s += " step " + e.Step
@@ -180,7 +180,7 @@ func (r *Run) entries(match func(journal.Entry) bool) []journal.Entry {
 	return out
 }
 
-func inPhase(phases ...string) func(journal.Entry) bool {
+func inPhase(phases ...journal.Phase) func(journal.Entry) bool {
 	return func(e journal.Entry) bool { return slices.Contains(phases, e.Phase) }
 }
 
@@ -279,13 +279,13 @@ func Evaluate(r *Run) Verdict {
 }
 
 func evalDeployed(a acc, r *Run) {
-	deploy := r.entries(inPhase("phase1", "phase2", "phase3"))
+	deploy := r.entries(inPhase(journal.Phase1, journal.Phase2, journal.Phase3))
 	for _, e := range deploy {
 		if e.Status == journal.StatusFailed {
 			a.add(NotMet, entrySource(e), "%s", entryText(e))
 		}
 	}
-	phase3 := r.entries(inPhase("phase3"))
+	phase3 := r.entries(inPhase(journal.Phase3))
 	if len(phase3) == 0 {
 		a.finish("phase3 journal entries (deployment, image.after, rollout=complete per service)")
 		return
@@ -338,12 +338,12 @@ func evalDeployed(a acc, r *Run) {
 }
 
 func evalMigrations(a acc, r *Run) {
-	for _, e := range r.entries(inPhase("phase2")) {
+	for _, e := range r.entries(inPhase(journal.Phase2)) {
 		if e.Status == journal.StatusFailed {
 			a.add(NotMet, entrySource(e), "%s", entryText(e))
 		}
 	}
-	withList := r.entries(func(e journal.Entry) bool { return e.Phase == "phase2" && hasData("migrations.applied")(e) })
+	withList := r.entries(func(e journal.Entry) bool { return e.Phase == journal.Phase2 && hasData("migrations.applied")(e) })
 	if len(withList) == 0 {
 		a.finish("a phase2 journal entry with migrations.applied (Step 2.2: migration status)")
 		return
@@ -430,7 +430,7 @@ func evalEndpoints(a acc, r *Run) {
 
 func evalErrorRate(a acc, r *Run) {
 	for _, e := range r.entries(hasData("error_rate")) {
-		if e.Phase != "phase4" && e.Phase != "monitor" {
+		if e.Phase != journal.Phase4 && e.Phase != journal.Monitor {
 			continue // preflight's baseline measured the old version: not evidence of this one
 		}
 		raw := e.Data["error_rate"]
@@ -485,7 +485,7 @@ func evalCount(a acc, r *Run, key, sampleKey, queryKey, what string, tests []str
 }
 
 func evalStable(a acc, r *Run) {
-	monitor := r.entries(inPhase("monitor"))
+	monitor := r.entries(inPhase(journal.Monitor))
 	finished := false
 	for _, e := range monitor {
 		switch {

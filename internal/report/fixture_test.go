@@ -45,7 +45,7 @@ func newFixture(t *testing.T, env string) *fixture {
 }
 
 // step journals one step that took d.
-func (f *fixture) step(phase, step, action, status string, d time.Duration, data map[string]string, manual ...string) {
+func (f *fixture) step(phase journal.Phase, step, action, status string, d time.Duration, data map[string]string, manual ...string) {
 	f.t.Helper()
 	e := journal.Entry{Phase: phase, Step: step, Action: action, Status: status, Started: f.now, Duration: d, Data: data}
 	f.now = f.now.Add(d)

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/report"
 )
 
@@ -115,19 +116,19 @@ func TestHTMLReportContent(t *testing.T) {
 	require.Len(t, phases, 6)
 	for i, g := range phases {
 		row := v.Timeline[i]
-		assert.Equal(t, row.Label, attr(g, "data-phase"))
-		assert.Len(t, find(g, func(n *html.Node) bool { return n.Data == "rect" && hasClass(n, "planned") }), 1, row.Label)
+		assert.Equal(t, row.Title, attr(g, "data-phase"))
+		assert.Len(t, find(g, func(n *html.Node) bool { return n.Data == "rect" && hasClass(n, "planned") }), 1, row.Title)
 		actual := find(g, func(n *html.Node) bool { return n.Data == "rect" && hasClass(n, "actual") })
 		if row.Ran {
-			require.Len(t, actual, 1, row.Label)
+			require.Len(t, actual, 1, row.Title)
 			assert.NotEqual(t, "0", attr(actual[0], "width"))
 		} else {
-			assert.Empty(t, actual, row.Label)
+			assert.Empty(t, actual, row.Title)
 			assert.Contains(t, text(g), "not run")
 		}
 	}
 	p3 := phases[3]
-	assert.Equal(t, "Phase 3: Deploy services", attr(p3, "data-phase"))
+	assert.Equal(t, journal.WindowOf(journal.Phase3).Title, attr(p3, "data-phase"))
 	bar := find(p3, func(n *html.Node) bool { return n.Data == "rect" && hasClass(n, "actual") })[0]
 	assert.True(t, hasClass(bar, "overrun"))
 	assert.Equal(t, "#c62828", attr(bar, "fill"), "overruns in red")

@@ -85,7 +85,7 @@ func WriteMarkdown(w io.Writer, v Verdict) error {
 				status += ", ended " + took(r.Late) + " late"
 			}
 		}
-		p("| %s | %s | %s | %s | %s |\n", cell(r.Label), planned, actual, tk, status)
+		p("| %s | %s | %s | %s | %s |\n", cell(r.Title), planned, actual, tk, status)
 	}
 	p("\nPlanned windows are the runbook's TIMELINE SUMMARY; the first phase that ran is aligned with its planned start.\n\n")
 

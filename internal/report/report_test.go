@@ -161,7 +161,7 @@ func TestMissingEvidenceIsNeverApproved(t *testing.T) {
 	t.Run("dry_run", func(t *testing.T) {
 		f := newFixture(t, "staging")
 		for _, s := range []string{"1.1", "2.1", "3.1"} {
-			f.step("phase"+s[:1], s, "would do "+s, journal.StatusDryRun, 0, map[string]string{"deployment": "backend-core", "image.after": "x:v2", "rollout": "complete"})
+			f.step(journal.Phase("phase"+s[:1]), s, "would do "+s, journal.StatusDryRun, 0, map[string]string{"deployment": "backend-core", "image.after": "x:v2", "rollout": "complete"})
 		}
 		v := evaluate(t, f.dir)
 		assert.False(t, v.Approved)
@@ -330,7 +330,7 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 func TestTimeline(t *testing.T) {
 	f := newFixture(t, "prod")
 	v := evaluate(t, f.run(runOpts{phase3Overrun: true}))
-	rows := map[string]report.PhaseRow{}
+	rows := map[journal.Phase]report.PhaseRow{}
 	for _, r := range v.Timeline {
 		rows[r.Phase] = r
 	}

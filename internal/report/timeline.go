@@ -1,43 +1,15 @@
 package report
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/journal"
 )
 
-// Plan is one phase's window in the runbook's TIMELINE SUMMARY, as offsets
-// from 13:00 (the checklist's start).
-type Plan struct {
-	Phase string
-	Label string
-	Start time.Duration // from 13:00
-	End   time.Duration
-	// Floating: the phase has no fixed window, only a duration, counted
-	// from when it actually started (the rollback: "Estimated rollback
-	// time: 15 minutes").
-	Floating bool
-}
-
-// Schedule is the runbook's timeline.
-var Schedule = []Plan{
-	{Phase: "preflight", Label: "Pre-deployment checklist", Start: 0, End: 60 * time.Minute},
-	{Phase: "phase1", Label: "Phase 1: Pre-deployment", Start: 60 * time.Minute, End: 75 * time.Minute},
-	{Phase: "phase2", Label: "Phase 2: Database migration", Start: 75 * time.Minute, End: 85 * time.Minute},
-	{Phase: "phase3", Label: "Phase 3: Deploy services", Start: 85 * time.Minute, End: 100 * time.Minute},
-	{Phase: "phase4", Label: "Phase 4: Validation", Start: 100 * time.Minute, End: 120 * time.Minute},
-	{Phase: "monitor", Label: "Monitoring (4 hours)", Start: 120 * time.Minute, End: 360 * time.Minute},
-	{Phase: "rollback", Label: "Rollback", Start: 0, End: 15 * time.Minute, Floating: true},
-}
-
-// Clock13 is the runbook's 13:00, the origin of the planned windows.
-const clockOrigin = 13 * time.Hour
-
 // PhaseRow is one row of the timeline: the planned window and what happened.
 type PhaseRow struct {
-	Plan
+	journal.Window
 	PlannedStart, PlannedEnd time.Duration // from the origin (13:00)
 	Ran                      bool
 	ActualStart, ActualEnd   time.Duration // from the origin, aligned (see timeline)
@@ -56,7 +28,7 @@ func (p PhaseRow) ActualDuration() time.Duration { return p.ActualEnd - p.Actual
 
 // PlannedClock is "14:15–14:25".
 func (p PhaseRow) PlannedClock() string {
-	return clock(clockOrigin+p.PlannedStart) + "–" + clock(clockOrigin+p.PlannedEnd)
+	return journal.ClockAt(journal.Origin+p.PlannedStart) + "–" + journal.ClockAt(journal.Origin+p.PlannedEnd)
 }
 
 // ActualClock is "14:02:11–14:03:05 UTC".
@@ -65,12 +37,6 @@ func (p PhaseRow) ActualClock() string {
 		return ""
 	}
 	return p.StartedAt.UTC().Format("15:04:05") + "–" + p.EndedAt.UTC().Format("15:04:05") + " UTC"
-}
-
-func clock(d time.Duration) string {
-	h := int(d / time.Hour)
-	m := int((d % time.Hour) / time.Minute)
-	return fmt.Sprintf("%02d:%02d", h, m)
 }
 
 // span is when a phase ran, from the journal and the gates.
@@ -100,8 +66,8 @@ func (s *span) add(start, end time.Time) {
 // read as starting at 14:00); everything after keeps its real distance
 // from it. The rollback's window starts when it did.
 func timeline(r *Run) []PhaseRow {
-	spans := map[string]*span{}
-	get := func(p string) *span {
+	spans := map[journal.Phase]*span{}
+	get := func(p journal.Phase) *span {
 		if spans[p] == nil {
 			spans[p] = &span{}
 		}
@@ -139,7 +105,7 @@ func timeline(r *Run) []PhaseRow {
 	}
 	// The origin: the first phase that ran is put at its planned start.
 	var origin, first time.Time
-	for _, p := range Schedule {
+	for _, p := range journal.Timeline {
 		s := spans[p.Phase]
 		if s == nil || p.Floating || s.start.IsZero() {
 			continue
@@ -149,8 +115,8 @@ func timeline(r *Run) []PhaseRow {
 		}
 	}
 	var rows []PhaseRow
-	for _, p := range Schedule {
-		row := PhaseRow{Plan: p, PlannedStart: p.Start, PlannedEnd: p.End, Status: "not run"}
+	for _, p := range journal.Timeline {
+		row := PhaseRow{Window: p, PlannedStart: p.Start, PlannedEnd: p.End, Status: "not run"}
 		s := spans[p.Phase]
 		if s != nil && !s.start.IsZero() {
 			if origin.IsZero() {

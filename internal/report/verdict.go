@@ -73,7 +73,7 @@ func (v Verdict) Count(s State) int {
 // Failure is one failed journal step or gate test.
 type Failure struct {
 	When    time.Time
-	Phase   string // preflight, phase1..phase4, monitor, rollback
+	Phase   journal.Phase
 	Where   string // "Step 3.2 (phase3)", "smoke: TestSearch/filter_category"
 	Message string
 	Manual  string // the runbook's manual command for the step, when known
@@ -92,7 +92,7 @@ func (v *Verdict) finish() {
 	r := v.Run
 	v.Failures = failures(r)
 	for _, e := range r.Entries {
-		if e.Phase == "rollback" {
+		if e.Phase == journal.Rollback {
 			v.RolledBack = true
 		}
 	}
@@ -258,7 +258,7 @@ func stepName(e journal.Entry) string {
 	case e.Phase == "":
 		return "Step " + e.Step
 	case e.Step == "":
-		return e.Phase
+		return string(e.Phase)
 	}
 	return fmt.Sprintf("Step %s (%s)", e.Step, e.Phase)
 }
@@ -270,19 +270,19 @@ func entryClass(e journal.Entry) int {
 		return c
 	}
 	switch e.Phase {
-	case "preflight":
+	case journal.Preflight:
 		return exitcode.Preflight
-	case "phase1", "phase2", "phase3":
+	case journal.Phase1, journal.Phase2, journal.Phase3:
 		return exitcode.Deploy
-	case "phase4":
+	case journal.Phase4:
 		switch e.Step {
 		case "4.2", "4.5":
 			return exitcode.SLO
 		}
 		return exitcode.Smoke
-	case "monitor":
+	case journal.Monitor:
 		return exitcode.SLO
-	case "rollback":
+	case journal.Rollback:
 		return exitcode.Rollback
 	}
 	return exitcode.Deploy
@@ -314,12 +314,12 @@ func testClass(gate, name string) int {
 	return gateClass(gate)
 }
 
-func gatePhase(gate string) string {
+func gatePhase(gate string) journal.Phase {
 	switch gate {
 	case "smoke", "postdeploy":
-		return "phase4"
+		return journal.Phase4
 	}
-	return gate
+	return journal.Phase(gate)
 }
 
 // changed reports whether the run changed the platform: a migration
@@ -336,11 +336,11 @@ func (r *Run) changed() (bool, string) {
 			continue
 		}
 		switch {
-		case e.Phase == "phase2" && (e.Data["migrations.new"] != "" || ok && e.Step == "2.1"):
+		case e.Phase == journal.Phase2 && (e.Data["migrations.new"] != "" || ok && e.Step == "2.1"):
 			db = true
-		case e.Phase == "phase3" && e.Data["image.after"] != "":
+		case e.Phase == journal.Phase3 && e.Data["image.after"] != "":
 			images = appendOnce(images, orDefault(e.Data["deployment"], e.Data["image.after"]))
-		case ok && e.Phase == "phase1" && e.Step == "1.3":
+		case ok && e.Phase == journal.Phase1 && e.Step == "1.3":
 			drained = true
 		}
 	}

@@ -101,13 +101,16 @@ func newView(v Verdict) view {
 	for _, c := range v.Criteria {
 		out.Rows = append(out.Rows, rowOf(c))
 	}
-	byPhase := map[string]*phaseView{}
-	var order []string
+	byPhase := map[journal.Phase]*phaseView{}
+	var order []journal.Phase
 	for _, e := range r.Entries {
-		p := orDefault(e.Phase, "run")
+		p := e.Phase
+		if p == "" {
+			p = "run"
+		}
 		pv := byPhase[p]
 		if pv == nil {
-			pv = &phaseView{Phase: p, Label: phaseLabel(p)}
+			pv = &phaseView{Phase: string(p), Label: phaseLabel(p)}
 			byPhase[p] = pv
 			order = append(order, p)
 		}
@@ -123,16 +126,11 @@ func newView(v Verdict) view {
 	return out
 }
 
-func phaseLabel(p string) string {
-	for _, s := range Schedule {
-		if s.Phase == p {
-			return s.Label
-		}
-	}
+func phaseLabel(p journal.Phase) string {
 	if p == "run" {
 		return "Run"
 	}
-	return p
+	return journal.WindowOf(p).Title
 }
 
 func stepOf(e journal.Entry) stepView {

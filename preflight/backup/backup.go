@@ -130,7 +130,7 @@ func (it *item) fullBackupTaken(ctx context.Context, r *flow.Recorder) (err erro
 		r.Logf("table %s: %d rows, checksum %s", name, b.Tables[name].Rows, b.Tables[name].Checksum)
 	}
 	if it.c.journal != nil {
-		if err := it.c.journal.Add(journal.Entry{Phase: "preflight", Step: "1", Action: "full backup taken", Status: journal.StatusOK,
+		if err := it.c.journal.Add(journal.Entry{Phase: journal.Preflight, Step: "1", Action: "full backup taken", Status: journal.StatusOK,
 			Manual:  fmt.Sprintf("docker exec postgres pg_dump -Fc -U <user> %s > %s", src.Database, filepath.Base(b.Path)),
 			Started: b.Taken, Duration: b.Duration,
 			Data: map[string]string{"file": b.Path, "sha256": b.SHA256, "size": fmt.Sprint(b.Size), "taken": b.Taken.Format(time.RFC3339), "database": b.Database}}); err != nil {

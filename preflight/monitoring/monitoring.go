@@ -218,7 +218,7 @@ func (it *item) baseline(ctx context.Context, r *flow.Recorder) error {
 	}
 	at := rate.At
 	if it.c.journal != nil {
-		if err := it.c.journal.Add(journal.Entry{Phase: "preflight", Step: "7", Action: "error rate baseline established", Status: journal.StatusOK,
+		if err := it.c.journal.Add(journal.Entry{Phase: journal.Preflight, Step: "7", Action: "error rate baseline established", Status: journal.StatusOK,
 			// Started and Duration are the check's own (the report's timeline
 			// shows them); the window the rate covers is data.
 			Started: began, Duration: time.Since(began),
