@@ -192,7 +192,7 @@ func SmokeGate(g GoTest) Step {
 					skipped = append(skipped, t.Name)
 				}
 			}
-			r.Set("smoke.flows", strings.Join(flows, ", "))
+			r.Set(journal.KeySmokeFlows, strings.Join(flows, ", "))
 			if name, why := firstFailure(res); name != "" {
 				return fmt.Errorf("smoke %s failed: %s", name, why)
 			}
@@ -233,7 +233,7 @@ func PostdeployGate(g GoTest) Step {
 				top, _, _ := strings.Cut(name, "/")
 				if c, ok := phase4.LookupCheck(top); ok {
 					r.Set("failed.step", c.Step)
-					r.Set("class", exitcode.Class(c.Class))
+					r.Set(journal.KeyClass, exitcode.Class(c.Class))
 					return fmt.Errorf("Step %s (%s, %s) failed: %s", c.Step, c.Title, c.Test, why)
 				}
 				return fmt.Errorf("%s failed: %s", name, why)

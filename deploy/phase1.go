@@ -111,10 +111,10 @@ func backupStep(tgt *target.Target) Step {
 			}
 			p.Update(b.Size)
 			_ = p.Done("dumped")
-			r.Set("backup.file", b.Path)
-			r.Set("backup.sha256", b.SHA256)
+			r.Set(journal.KeyBackupFile, b.Path)
+			r.Set(journal.KeyBackupSHA256, b.SHA256)
 			r.Set("backup.size", fmt.Sprint(b.Size))
-			r.Set("backup.taken", b.Taken.Format(time.RFC3339))
+			r.Set(journal.KeyBackupTaken, b.Taken.Format(time.RFC3339))
 			r.Set("backup.tables", fmt.Sprint(len(b.Tables)))
 			r.Set("backup.rows", fmt.Sprint(b.Rows()))
 			r.Set("backup.manifest", b.ManifestPath())
@@ -136,7 +136,7 @@ func backupStep(tgt *target.Target) Step {
 			}
 			vp.Update(b.Size)
 			_ = vp.Done("verified")
-			r.Set("backup.verified", "true")
+			r.Set(journal.KeyBackupVerified, "true")
 			r.Set("backup.verified.at", v.At.UTC().Format(time.RFC3339))
 			r.Resultf("%s: %s, sha256 %s…, %d tables / %d rows; verified: restored into %s and compared table by table (%s)",
 				filepath.Base(b.Path), pgbackup.MB(b.Size), b.SHA256[:12], v.Tables, v.Rows, v.Scratch, short(v.Restore+v.Compare))
@@ -227,8 +227,8 @@ func drainStep(tgt *target.Target) Step {
 					}
 				}
 				s.ReplicasBefore[d], s.PodIPsBefore[d] = before, ips
-				r.Set("deployment", d)
-				r.Set("replicas.before", fmt.Sprint(before))
+				r.Set(journal.KeyDeployment, d)
+				r.Set(journal.KeyReplicasBefore, fmt.Sprint(before))
 				r.Set("pods.before", fmt.Sprint(len(pods.Items)))
 				r.Logf("%s: %d replicas, %d pods (%s); recorded in the journal: the runbook never scales it back, Step 3.1 will restore %d",
 					d, before, len(pods.Items), strings.Join(ips, ", "), before)

@@ -70,7 +70,7 @@ func migrateStep(tgt *target.Target) Step {
 				}
 			}
 			r.Set("migrations.before", strings.Join(before, ","))
-			r.Set("migrations.expected", strings.Join(mc.Expected, ","))
+			r.Set(journal.KeyMigrationsExpected, strings.Join(mc.Expected, ","))
 			r.Logf("%d migrations recorded in the migrations table; pending of the expected: %s", len(before), orDefault(strings.Join(pending, ", "), "none"))
 			start := time.Now()
 			out, completed, runErr := s.runMigrator(ctx, r, mc.Command)
@@ -81,10 +81,10 @@ func migrateStep(tgt *target.Target) Step {
 					added = append(added, id)
 				}
 			}
-			r.Set("migrations.new", strings.Join(added, ","))
+			r.Set(journal.KeyMigrationsNew, strings.Join(added, ","))
 			r.Set("migrations.completed", strings.Join(completed, ","))
 			if aerr == nil {
-				r.Set("migrations.applied", strings.Join(after, ","))
+				r.Set(journal.KeyMigrationsApplied, strings.Join(after, ","))
 			}
 			if runErr != nil {
 				return fmt.Errorf("%s failed after %s: %w; migrations applied by it before it stopped: %s; its last lines:\n  %s",
@@ -183,8 +183,8 @@ func migrationStatusStep(tgt *target.Target) Step {
 			if err != nil {
 				return err
 			}
-			r.Set("migrations.applied", strings.Join(applied, ","))
-			r.Set("migrations.expected", strings.Join(mc.Expected, ","))
+			r.Set(journal.KeyMigrationsApplied, strings.Join(applied, ","))
+			r.Set(journal.KeyMigrationsExpected, strings.Join(mc.Expected, ","))
 			var missing []string
 			for _, id := range mc.Expected {
 				if !slices.Contains(applied, id) {

@@ -79,10 +79,10 @@ func setImageStep(tgt *target.Target, svc target.Service, version, id string) St
 				return err
 			}
 			want := Image(svc, s.Version)
-			r.Set("deployment", svc.Name)
-			r.Set("image.before", images[svc.Name])
+			r.Set(journal.KeyDeployment, svc.Name)
+			r.Set(journal.KeyImageBefore, images[svc.Name])
 			if i := strings.LastIndex(images[svc.Name], ":"); i > strings.LastIndex(images[svc.Name], "/") {
-				r.Set("previous", images[svc.Name][i+1:])
+				r.Set(journal.KeyPrevious, images[svc.Name][i+1:])
 			}
 			result := fmt.Sprintf("deployment %s: %s -> %s", svc.Name, orDefault(images[svc.Name], "(none)"), want)
 			if images[svc.Name] == want {
@@ -114,7 +114,7 @@ func setImageStep(tgt *target.Target, svc target.Service, version, id string) St
 			if err != nil {
 				return err
 			}
-			r.Set("image.after", want)
+			r.Set(journal.KeyImageAfter, want)
 			if restore > 0 {
 				r.Set("replicas", fmt.Sprint(restore))
 				result += fmt.Sprintf("; replicas 0 -> %d (restored)", restore)
@@ -159,16 +159,16 @@ func rolloutStep(tgt *target.Target, svc target.Service, id string) Step {
 			} else {
 				_ = prog.Done("rolled out")
 			}
-			r.Set("deployment", svc.Name)
+			r.Set(journal.KeyDeployment, svc.Name)
 			if err != nil {
 				var re *kube.RolloutError
 				if errors.As(err, &re) {
-					r.Set("rollout", strings.ToLower(re.Reason))
+					r.Set(journal.KeyRollout, strings.ToLower(re.Reason))
 				}
 				return err
 			}
 			st := last.Status
-			r.Set("rollout", "complete")
+			r.Set(journal.KeyRollout, "complete")
 			r.Set("ready", fmt.Sprintf("%d/%d", st.ReadyReplicas, st.Replicas))
 			r.Resultf("deployment %s rolled out: %d of %d replicas ready in %s", svc.Name, st.ReadyReplicas, st.Replicas, short(time.Since(start)))
 			return nil

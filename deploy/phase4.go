@@ -41,7 +41,7 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 					failed = append(failed, res.Err().Error())
 				}
 			}
-			r.Set("smoke.flows", strings.Join(flows, ", "))
+			r.Set(journal.KeySmokeFlows, strings.Join(flows, ", "))
 			if len(failed) > 0 {
 				return fmt.Errorf("smoke flows failed:\n  %s", strings.Join(failed, "\n  "))
 			}

@@ -256,7 +256,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 		if err := CheckConfirm(tgt, o.Confirm, steps); err != nil {
 			oc.Refused, oc.Code = err, exitcode.Refused
 			journalAdd(o.Journal, journal.Entry{Phase: steps[0].Phase, Step: steps[0].ID, Action: "refused: no confirmation for " + tgt.Env,
-				Status: journal.StatusFailed, Error: err.Error(), Data: map[string]string{"class": exitcode.Class(exitcode.Refused), "version": version}})
+				Status: journal.StatusFailed, Error: err.Error(), Data: map[string]string{journal.KeyClass: exitcode.Class(exitcode.Refused), journal.KeyVersion: version}})
 			return oc
 		}
 	}
@@ -280,7 +280,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 	switch {
 	case oc.Failed != nil:
 		oc.Code = oc.Failed.Step.Class
-		if c, ok := exitcode.FromClass(oc.Failed.Data["class"]); ok {
+		if c, ok := exitcode.FromClass(oc.Failed.Data[journal.KeyClass]); ok {
 			oc.Code = c
 		}
 		if oc.Code == exitcode.OK {
@@ -313,7 +313,7 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 		fmt.Fprintf(out, "    would:   %s\n", step.Would)
 		res.Status = journal.StatusDryRun
 		entry.Status, entry.Action = journal.StatusDryRun, step.Title+": would "+step.Would
-		entry.Data = map[string]string{"version": st.Version}
+		entry.Data = map[string]string{journal.KeyVersion: st.Version}
 		journalAdd(o.Journal, entry)
 		return res
 	}
@@ -333,15 +333,15 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 	if res.Data == nil {
 		res.Data = map[string]string{}
 	}
-	res.Data["version"] = st.Version
+	res.Data[journal.KeyVersion] = st.Version
 	entry.Duration, entry.Data = res.Duration, res.Data
 	if err != nil {
 		res.Err = errors.New(st.Target.Redact(err.Error()))
 		res.Status = journal.StatusFailed
 		fmt.Fprintf(out, "    ❌ FAILED after %s: %s\n", short(res.Duration), indent(res.Err.Error(), "       "))
 		entry.Status, entry.Error = journal.StatusFailed, res.Err.Error()
-		if c := exitcode.Class(step.Class); c != "" && res.Data["class"] == "" {
-			res.Data["class"] = c
+		if c := exitcode.Class(step.Class); c != "" && res.Data[journal.KeyClass] == "" {
+			res.Data[journal.KeyClass] = c
 		}
 	} else {
 		res.Status = journal.StatusOK
@@ -381,8 +381,8 @@ func protect(fn func() error) (err error) {
 func (s *State) seed(history []journal.Entry) {
 	for _, e := range history {
 		if e.Phase == journal.Phase1 && e.Step == "1.3" && e.Status == journal.StatusOK {
-			if n, err := strconv.Atoi(e.Data["replicas.before"]); err == nil && e.Data["deployment"] != "" {
-				s.ReplicasBefore[e.Data["deployment"]] = int32(n)
+			if n, err := strconv.Atoi(e.Data[journal.KeyReplicasBefore]); err == nil && e.Data[journal.KeyDeployment] != "" {
+				s.ReplicasBefore[e.Data[journal.KeyDeployment]] = int32(n)
 			}
 		}
 	}
@@ -413,7 +413,7 @@ func changed(steps []StepResult) []string {
 	restored := map[string]bool{}
 	for _, s := range steps {
 		if s.Step.Changes == ChangesImages && s.Status == journal.StatusOK && s.Data["replicas"] != "" {
-			restored[s.Data["deployment"]] = true
+			restored[s.Data[journal.KeyDeployment]] = true
 		}
 	}
 	for _, s := range steps {
@@ -423,21 +423,21 @@ func changed(steps []StepResult) []string {
 		switch s.Step.Changes {
 		case ChangesDatabase:
 			what := "the database (Step " + s.Step.ID + " ran the migrations"
-			if n := s.Data["migrations.new"]; n != "" {
+			if n := s.Data[journal.KeyMigrationsNew]; n != "" {
 				what += ": " + n + " applied"
 			} else if s.Status == journal.StatusFailed {
 				what += " and failed: some may be applied"
 			}
 			out = append(out, what+")")
 		case ChangesImages:
-			if d := s.Data["deployment"]; d != "" && s.Data["image.after"] != "" {
-				images = append(images, d+" "+s.Data["image.before"]+" -> "+s.Data["image.after"])
+			if d := s.Data[journal.KeyDeployment]; d != "" && s.Data[journal.KeyImageAfter] != "" {
+				images = append(images, d+" "+s.Data[journal.KeyImageBefore]+" -> "+s.Data[journal.KeyImageAfter])
 			} else if s.Status == journal.StatusFailed {
-				images = append(images, s.Data["deployment"]+" (set image failed; check it)")
+				images = append(images, s.Data[journal.KeyDeployment]+" (set image failed; check it)")
 			}
 		case ChangesReplicas:
-			if d := s.Data["deployment"]; d != "" && !restored[d] {
-				drained = append(drained, fmt.Sprintf("%s drained from %s replicas to 0", d, orDefault(s.Data["replicas.before"], "?")))
+			if d := s.Data[journal.KeyDeployment]; d != "" && !restored[d] {
+				drained = append(drained, fmt.Sprintf("%s drained from %s replicas to 0", d, orDefault(s.Data[journal.KeyReplicasBefore], "?")))
 			}
 		}
 	}

@@ -166,10 +166,10 @@ func TestRefusesWithoutConfirmation(t *testing.T) {
 	for _, env := range []string{"staging", "prod"} {
 		for _, given := range []string{"", "local", "yes"} {
 			for name, steps := range map[string]func(*target.Target) []deploy.Step{
-				"deploy":  cliPlan,
-				"drain":   func(t *target.Target) []deploy.Step { return deploy.Select(deploy.Phase1(t, "v2.0.0"), "1.3", "1.4") },
-				"migrate": func(t *target.Target) []deploy.Step { return deploy.Phase2(t) },
-				"rollout": func(t *target.Target) []deploy.Step { return deploy.Phase3(t, "v2.0.0") },
+				"deploy":           cliPlan,
+				"drain":            func(t *target.Target) []deploy.Step { return deploy.Select(deploy.Phase1(t, "v2.0.0"), "1.3", "1.4") },
+				"migrate":          func(t *target.Target) []deploy.Step { return deploy.Phase2(t) },
+				journal.KeyRollout: func(t *target.Target) []deploy.Step { return deploy.Phase3(t, "v2.0.0") },
 			} {
 				t.Run(env+"/"+name+"/confirm="+given, func(t *testing.T) {
 					c := newCounter(t)

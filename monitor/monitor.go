@@ -309,7 +309,7 @@ func (m *Monitor) journalRound(r Round) {
 	}
 	data := map[string]string{"round": strconv.Itoa(r.N), "rounds": strconv.Itoa(r.Of), "window": short(r.Window)}
 	if m.tgt.Version != "" {
-		data["version"] = m.tgt.Version
+		data[journal.KeyVersion] = m.tgt.Version
 	}
 	for _, c := range r.Checks {
 		for k, v := range journalData(c) {
@@ -321,7 +321,7 @@ func (m *Monitor) journalRound(r Round) {
 		Status: journal.StatusOK, Data: data}
 	if err := r.Err(); err != nil {
 		e.Status, e.Error = journal.StatusFailed, err.Error()
-		e.Data["class"] = exitcode.Class(exitcode.SLO)
+		e.Data[journal.KeyClass] = exitcode.Class(exitcode.SLO)
 	}
 	if err := j.Add(e); err != nil {
 		fmt.Fprintf(m.opts.Out, "monitor: WARNING: journal: %v\n", err)
@@ -340,14 +340,14 @@ func (m *Monitor) journalWatch(res Result, watchErr error) {
 		e.Status, e.Error = journal.StatusFailed, watchErr.Error()
 		e.Action = fmt.Sprintf("watch stopped after %s and %d rounds", watched, len(res.Rounds))
 		if res.Failed != nil {
-			e.Data["class"] = exitcode.Class(exitcode.SLO)
+			e.Data[journal.KeyClass] = exitcode.Class(exitcode.SLO)
 			e.Data["rollback.trigger"] = strconv.FormatBool(res.Decision.Rollback)
 			e.Data["rollback.reason"] = res.Decision.Reason
 		}
 	} else {
 		e.Status = journal.StatusOK
 		e.Action = fmt.Sprintf("watched %s: %d rounds, no check failed", watched, len(res.Rounds))
-		e.Data["monitor.window"] = watched.String()
+		e.Data[journal.KeyMonitorWindow] = watched.String()
 	}
 	if err := j.Add(e); err != nil {
 		fmt.Fprintf(m.opts.Out, "monitor: WARNING: journal: %v\n", err)
@@ -378,7 +378,7 @@ func journalData(c Check) map[string]string {
 		// compares "no data" with a number.
 		d[c.Key] = strings.ToLower(string(c.Status))
 		if c.Key == keyAlerts {
-			d["alerts.query"] = c.Query
+			d[journal.KeyAlertsQuery] = c.Query
 			delete(d, c.Key+".query")
 		}
 		return d
@@ -402,9 +402,9 @@ func journalData(c Check) map[string]string {
 	case keyAlerts:
 		d[c.Key] = val(func(v float64) string { return strconv.Itoa(int(v)) })
 		delete(d, c.Key+".query")
-		d["alerts.query"] = c.Query
+		d[journal.KeyAlertsQuery] = c.Query
 		if c.Detail != "" {
-			d["alerts.critical.names"] = c.Detail
+			d[journal.KeyAlertsCriticalNames] = c.Detail
 		}
 	default: // smoke.<flow>
 		d[c.Key] = val(func(v float64) string { return map[bool]string{true: "passed", false: "failed"}[v == 0] })

@@ -202,7 +202,7 @@ func TestWatchHealthyPasses(t *testing.T) {
 			assert.NotEmpty(t, e.Data[k], "round %s: %s", e.Step, k)
 		}
 	}
-	assert.NotEmpty(t, entries[5].Data["monitor.window"], "the last entry says the watch finished")
+	assert.NotEmpty(t, entries[5].Data[journal.KeyMonitorWindow], "the last entry says the watch finished")
 }
 
 // A fault switched on after a healthy round fails the very next round,

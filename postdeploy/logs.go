@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/target"
 )
@@ -93,7 +94,7 @@ func (c *Checker) logs(ctx context.Context, ev *Evidence) error {
 	if err != nil {
 		return err
 	}
-	ev.Set("logs.query", c.logsQuery(win))
+	ev.Set(journal.KeyLogsQuery, c.logsQuery(win))
 	var found []string
 	var silent []string
 	total := 0
@@ -161,12 +162,12 @@ func (c *Checker) sqlErrors(ctx context.Context, ev *Evidence) error {
 	if err != nil {
 		return err
 	}
-	ev.Set("logs.query", c.logsQuery(win))
+	ev.Set(journal.KeyLogsQuery, c.logsQuery(win))
 	found, read := SQLErrorLines(c.Target.Services, logs, allow)
-	ev.Set("sql.errors", fmt.Sprint(len(found)))
+	ev.Set(journal.KeySQLErrors, fmt.Sprint(len(found)))
 	ev.Logf("%d log lines read %s, %d SQL errors", read, sinceText(at, win), len(found))
 	if len(found) > 0 {
-		ev.Set("sql.errors.sample", found[0])
+		ev.Set(journal.KeySQLErrorsSample, found[0])
 		return fmt.Errorf("%d SQL errors in the logs %s, expected none:\n  %s", len(found), sinceText(at, win), strings.Join(firstN(found, ShownLines), "\n  "))
 	}
 	if read == 0 {

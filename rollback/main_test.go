@@ -24,7 +24,6 @@ import (
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
 	"github.com/granter/runbook/internal/target"
-	"github.com/granter/runbook/rollback"
 	"github.com/granter/runbook/smoke"
 )
 
@@ -177,7 +176,7 @@ func deploy(t testing.TB, version string) deployment {
 		if e.Data == nil {
 			e.Data = map[string]string{}
 		}
-		e.Data["version"], e.Data["previous"] = version, granter.V1
+		e.Data[journal.KeyVersion], e.Data[journal.KeyPrevious] = version, granter.V1
 		require.NoError(t, j.Add(e))
 	}
 	cs, ns := env.Cluster.Clientset, env.Namespace
@@ -190,20 +189,20 @@ func deploy(t testing.TB, version string) deployment {
 	_, err = pgbackup.Verify(ctx, b, src.Server)
 	require.NoError(t, err)
 	add(journal.Entry{Phase: "phase1", Step: "1.1", Action: "final database backup", Status: journal.StatusOK,
-		Data: map[string]string{rollback.KeyBackupFile: b.Path, rollback.KeyBackupSHA256: b.SHA256, rollback.KeyBackupVerified: "true"}})
+		Data: map[string]string{journal.KeyBackupFile: b.Path, journal.KeyBackupSHA256: b.SHA256, journal.KeyBackupVerified: "true"}})
 	b, err = pgbackup.ReadManifest(b.ManifestPath())
 	require.NoError(t, err)
 
 	// Step 1.3: Drain backend-core.
 	add(journal.Entry{Phase: "phase1", Step: "1.3", Action: "drain backend-core", Status: journal.StatusOK,
-		Data: map[string]string{rollback.KeyDeployment: target.BackendCore, rollback.KeyReplicasBefore: "2"}})
+		Data: map[string]string{journal.KeyDeployment: target.BackendCore, journal.KeyReplicasBefore: "2"}})
 	require.NoError(t, kube.ScaleAndWait(ctx, cs, ns, target.BackendCore, 0))
 
 	// Phase 2: migrations.
 	applied, err := env.Platform.Migrate(ctx, nil)
 	require.NoError(t, err)
 	add(journal.Entry{Phase: "phase2", Step: "2.1", Action: "run pending migrations", Status: journal.StatusOK,
-		Data: map[string]string{"migrations.new": fmt.Sprint(len(applied))}})
+		Data: map[string]string{journal.KeyMigrationsNew: fmt.Sprint(len(applied))}})
 
 	// Phase 3: images, recorded before they are set; backend-core back
 	// to its replicas with its new image.
@@ -211,7 +210,7 @@ func deploy(t testing.TB, version string) deployment {
 		before, err := kube.CurrentImages(ctx, cs, ns, name)
 		require.NoError(t, err)
 		after := "granter/" + name + ":" + version
-		data := map[string]string{rollback.KeyDeployment: name, rollback.KeyImageBefore: before[name], rollback.KeyImageAfter: after}
+		data := map[string]string{journal.KeyDeployment: name, journal.KeyImageBefore: before[name], journal.KeyImageAfter: after}
 		add(journal.Entry{Phase: "phase3", Step: "3.x", Action: "set image " + name, Status: journal.StatusStarted, Data: data})
 		require.NoError(t, kube.SetImage(ctx, cs, ns, name, name, after))
 		if name == target.BackendCore {
@@ -219,7 +218,7 @@ func deploy(t testing.TB, version string) deployment {
 		}
 		require.NoError(t, kube.WaitRollout(ctx, cs, ns, name))
 		add(journal.Entry{Phase: "phase3", Step: "3.x", Action: "rollout " + name, Status: journal.StatusOK,
-			Data: map[string]string{rollback.KeyDeployment: name, rollback.KeyImageBefore: before[name], rollback.KeyImageAfter: after, "rollout": "complete"}})
+			Data: map[string]string{journal.KeyDeployment: name, journal.KeyImageBefore: before[name], journal.KeyImageAfter: after, journal.KeyRollout: "complete"}})
 		waitVersion(t, name, version)
 	}
 	return deployment{runDir: runDir, backup: b}

@@ -23,19 +23,6 @@ import (
 	"github.com/granter/runbook/internal/target"
 )
 
-// The journal Data keys the rollback reads (see the package doc).
-const (
-	KeyBackupFile     = "backup.file"
-	KeyBackupSHA256   = "backup.sha256"
-	KeyBackupVerified = "backup.verified"
-	KeyDeployment     = "deployment"
-	KeyImageBefore    = "image.before"
-	KeyImageAfter     = "image.after"
-	KeyReplicasBefore = "replicas.before"
-	KeyVersion        = "version"
-	KeyPrevious       = "previous"
-)
-
 // Phase is the journal phase of the rollback's own entries.
 const Phase = journal.Rollback
 
@@ -165,8 +152,8 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 			continue
 		}
 		switch {
-		case e.Data[KeyBackupFile] != "":
-			named, file, sum = &entries[i], e.Data[KeyBackupFile], e.Data[KeyBackupSHA256]
+		case e.Data[journal.KeyBackupFile] != "":
+			named, file, sum = &entries[i], e.Data[journal.KeyBackupFile], e.Data[journal.KeyBackupSHA256]
 		case e.Data["file"] != "" && e.Data["sha256"] != "":
 			named, file, sum = &entries[i], e.Data["file"], e.Data["sha256"]
 		}
@@ -174,7 +161,7 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 	if named == nil {
 		if strict {
 			return refuse("the journal %s names no backup (no ok entry with %s and %s, as Step 1.1 \"Final Database Backup\" records it): there is nothing safe to restore the database from",
-				p.Journal, KeyBackupFile, KeyBackupSHA256)
+				p.Journal, journal.KeyBackupFile, journal.KeyBackupSHA256)
 		}
 		b, err := pgbackup.LatestVerified(tgt.Backup.Dir, p.Database.Database)
 		if err != nil {
@@ -187,11 +174,11 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 		return nil
 	}
 	from := fmt.Sprintf("journal %s Step %s (%s, %s)", orDash(string(named.Phase)), named.Step, named.Action, named.Time.Format(time.RFC3339))
-	if v := named.Data[KeyBackupVerified]; v != "" && v != "true" {
-		return refuse("the backup %s was not verified (%s=%q in %s): an unverified backup is never restored; verify it (checklist item 1) or take a new one", file, KeyBackupVerified, v, from)
+	if v := named.Data[journal.KeyBackupVerified]; v != "" && v != "true" {
+		return refuse("the backup %s was not verified (%s=%q in %s): an unverified backup is never restored; verify it (checklist item 1) or take a new one", file, journal.KeyBackupVerified, v, from)
 	}
 	if sum == "" {
-		return refuse("%s names the backup %s without its sha256 (%s): its integrity cannot be proven", from, file, KeyBackupSHA256)
+		return refuse("%s names the backup %s without its sha256 (%s): its integrity cannot be proven", from, file, journal.KeyBackupSHA256)
 	}
 	path := file
 	if !filepath.IsAbs(path) {
@@ -227,18 +214,18 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes.Interface, deploy, all []journal.Entry, strict bool) error {
 	before := map[string]journal.Entry{}
 	for _, e := range deploy {
-		d := e.Data[KeyDeployment]
-		if d == "" || e.Data[KeyImageBefore] == "" {
+		d := e.Data[journal.KeyDeployment]
+		if d == "" || e.Data[journal.KeyImageBefore] == "" {
 			continue
 		}
 		if _, seen := before[d]; !seen {
 			before[d] = e
 		}
 	}
-	previous := lastData(deploy, KeyPrevious)
+	previous := lastData(deploy, journal.KeyPrevious)
 	if previous == "" {
 		for _, e := range before {
-			if tag := Tag(e.Data[KeyImageBefore]); tag != "" {
+			if tag := Tag(e.Data[journal.KeyImageBefore]); tag != "" {
 				previous = tag
 				break
 			}
@@ -261,7 +248,7 @@ func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes
 		}
 		switch e, ok := before[svc.Name]; {
 		case ok:
-			img.Previous, img.PreviousFrom = e.Data[KeyImageBefore], fmt.Sprintf("journal Step %s %s", e.Step, KeyImageBefore)
+			img.Previous, img.PreviousFrom = e.Data[journal.KeyImageBefore], fmt.Sprintf("journal Step %s %s", e.Step, journal.KeyImageBefore)
 		case previous != "" && svc.Image != "":
 			img.Previous, img.PreviousFrom = svc.Image+":"+previous, "the previous version "+previous+" (no image recorded for it)"
 		default:
@@ -302,18 +289,18 @@ func migrated(entries []journal.Entry) bool {
 func recordedReplicas(entries []journal.Entry, deployment string) (int32, string) {
 	for i := len(entries) - 1; i >= 0; i-- {
 		e := entries[i]
-		if e.Data[KeyDeployment] != deployment {
+		if e.Data[journal.KeyDeployment] != deployment {
 			continue
 		}
-		if n, err := strconv.Atoi(e.Data[KeyReplicasBefore]); err == nil && n > 0 {
-			return int32(n), fmt.Sprintf("journal %s Step %s %s", orDash(string(e.Phase)), e.Step, KeyReplicasBefore)
+		if n, err := strconv.Atoi(e.Data[journal.KeyReplicasBefore]); err == nil && n > 0 {
+			return int32(n), fmt.Sprintf("journal %s Step %s %s", orDash(string(e.Phase)), e.Step, journal.KeyReplicasBefore)
 		}
 	}
 	return 0, ""
 }
 
 func (p *Plan) versions(tgt *target.Target, deploy []journal.Entry) {
-	p.From = lastData(deploy, KeyVersion)
+	p.From = lastData(deploy, journal.KeyVersion)
 	if p.From == "" {
 		for _, img := range p.Images {
 			if img.Current != img.Previous {

@@ -84,15 +84,15 @@ func recordBackup(t *testing.T, b *pgbackup.Backup, verified string) string {
 	require.NoError(t, err)
 	defer j.Close()
 	if b != nil {
-		data := map[string]string{rollback.KeyBackupFile: b.Path, rollback.KeyBackupSHA256: b.SHA256}
+		data := map[string]string{journal.KeyBackupFile: b.Path, journal.KeyBackupSHA256: b.SHA256}
 		if verified != "" {
-			data[rollback.KeyBackupVerified] = verified
+			data[journal.KeyBackupVerified] = verified
 		}
 		require.NoError(t, j.Add(journal.Entry{Phase: "phase1", Step: "1.1", Action: "final database backup", Status: journal.StatusOK, Data: data}))
 	}
 	for _, name := range []string{target.BackendCore, target.DataService, target.WebFrontend} {
 		require.NoError(t, j.Add(journal.Entry{Phase: "phase3", Step: "3.x", Action: "set image", Status: journal.StatusOK,
-			Data: map[string]string{rollback.KeyDeployment: name, rollback.KeyImageBefore: "granter/" + name + ":" + granter.V1, rollback.KeyImageAfter: "granter/" + name + ":" + granter.V2}}))
+			Data: map[string]string{journal.KeyDeployment: name, journal.KeyImageBefore: "granter/" + name + ":" + granter.V1, journal.KeyImageAfter: "granter/" + name + ":" + granter.V2}}))
 	}
 	return runDir
 }

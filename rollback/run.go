@@ -286,15 +286,15 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 	for _, d := range data {
 		e := journal.Entry{Phase: Phase, Step: strconv.Itoa(s.N), Action: s.Title + " (" + s.Name + ")",
 			Manual: strings.Join(s.Manual, "; "), Status: res.Status, Started: res.Started, Duration: res.Duration, Data: d}
-		if d[KeyDeployment] != "" {
-			e.Action += ": " + d[KeyDeployment]
+		if d[journal.KeyDeployment] != "" {
+			e.Action += ": " + d[journal.KeyDeployment]
 		}
 		if fn == nil {
 			e.Error = "left out: --skip-database (the runbook's \"If Needed\")"
 		}
 		if err != nil {
 			e.Error = err.Error()
-			d["class"] = exitcode.Class(exitcode.Rollback)
+			d[journal.KeyClass] = exitcode.Class(exitcode.Rollback)
 		}
 		r.journal(e)
 	}
@@ -348,7 +348,7 @@ func (r *runner) message(ctx context.Context, s PlannedStep, text string) {
 	if s.N == 7 {
 		e.Data["rollback.total"] = time.Since(r.res.Started).Round(time.Second).String()
 		e.Data["rollback.budget"] = r.tgt.Thresholds.RollbackBudget.String()
-		e.Data[KeyVersion] = r.plan.To
+		e.Data[journal.KeyVersion] = r.plan.To
 	}
 	if err != nil {
 		e.Error = "team NOT notified: " + err.Error()
@@ -368,7 +368,7 @@ func (r *runner) scaleDown(ctx context.Context) ([]map[string]string, error) {
 		if err := kube.Scale(ctx, r.cs, ns, img.Deployment, 0); err != nil {
 			return data, err
 		}
-		data = append(data, map[string]string{KeyDeployment: img.Deployment, KeyReplicasBefore: strconv.Itoa(int(img.Replicas)), "replicas": "0"})
+		data = append(data, map[string]string{journal.KeyDeployment: img.Deployment, journal.KeyReplicasBefore: strconv.Itoa(int(img.Replicas)), "replicas": "0"})
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.tgt.Thresholds.RolloutTimeout)
 	defer cancel()
@@ -413,7 +413,7 @@ func (r *runner) restore(ctx context.Context) ([]map[string]string, error) {
 		}
 	}, 2*time.Second))
 	_ = prog.Done(map[bool]string{true: "restored, verified, switched", false: "FAILED"}[err == nil])
-	d := map[string]string{KeyBackupFile: b.Path, KeyBackupSHA256: b.SHA256, "backup.taken": b.Taken.Format(time.RFC3339), "database": r.plan.Database.Database}
+	d := map[string]string{journal.KeyBackupFile: b.Path, journal.KeyBackupSHA256: b.SHA256, journal.KeyBackupTaken: b.Taken.Format(time.RFC3339), "database": r.plan.Database.Database}
 	if err != nil {
 		if res.Database != "" {
 			// The switch happened and only what came after it failed: the
@@ -449,7 +449,7 @@ func (r *runner) setImages(ctx context.Context) ([]map[string]string, error) {
 		if err := kube.Scale(ctx, r.cs, ns, img.Deployment, img.Replicas); err != nil {
 			return data, err
 		}
-		data = append(data, map[string]string{KeyDeployment: img.Deployment, KeyImageBefore: img.Current, KeyImageAfter: img.Previous,
+		data = append(data, map[string]string{journal.KeyDeployment: img.Deployment, journal.KeyImageBefore: img.Current, journal.KeyImageAfter: img.Previous,
 			"replicas": strconv.Itoa(int(img.Replicas))})
 		fmt.Fprintf(r.out, "rollback: %s: image %s, %d replicas\n", img.Deployment, img.Previous, img.Replicas)
 	}
@@ -477,7 +477,7 @@ func (r *runner) rollout(ctx context.Context) ([]map[string]string, error) {
 			return err
 		}
 		mu.Lock()
-		data[img.Deployment] = map[string]string{KeyDeployment: img.Deployment, "rollout": "complete", "health": "200", KeyVersion: version}
+		data[img.Deployment] = map[string]string{journal.KeyDeployment: img.Deployment, journal.KeyRollout: "complete", "health": "200", journal.KeyVersion: version}
 		mu.Unlock()
 		return nil
 	})

@@ -66,12 +66,12 @@ func FindRunDir(root, env string) (string, error) {
 			continue
 		}
 		for _, e := range entries {
-			if e.Phase != Phase && e.Status == journal.StatusOK && (e.Data[KeyBackupFile] != "" || (e.Data["file"] != "" && e.Data["sha256"] != "")) {
+			if e.Phase != Phase && e.Status == journal.StatusOK && (e.Data[journal.KeyBackupFile] != "" || (e.Data["file"] != "" && e.Data["sha256"] != "")) {
 				return d, nil
 			}
 		}
 	}
-	return "", refuse("no run folder in %s for %s has a journal naming a backup (runs/<timestamp>-%s/journal.jsonl with Step 1.1's %s): name the deployment's with RUN= (--run-dir)", root, env, env, KeyBackupFile)
+	return "", refuse("no run folder in %s for %s has a journal naming a backup (runs/<timestamp>-%s/journal.jsonl with Step 1.1's %s): name the deployment's with RUN= (--run-dir)", root, env, env, journal.KeyBackupFile)
 }
 
 // DefaultRecordPath is where a rollback on tgt writes its
@@ -101,11 +101,11 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 		if e.Phase != journal.Phase4 {
 			continue
 		}
-		if v, ok := journal.ParseRatio(e.Data["error_rate"]); ok {
+		if v, ok := journal.ParseRatio(e.Data[journal.KeyErrorRate]); ok {
 			rate = v
 		}
 		if e.Step == "4.1" && e.Status == journal.StatusFailed {
-			flows := failedFlows(e.Data["smoke.flows"])
+			flows := failedFlows(e.Data[journal.KeySmokeFlows])
 			if len(flows) == 0 {
 				flows = []string{"smoke (Step 4.1 failed: " + firstLine(e.Error) + ")"}
 			}

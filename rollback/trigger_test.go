@@ -22,12 +22,12 @@ func TestDecideFromJournal(t *testing.T) {
 		want    bool
 		reason  string
 	}{
-		{"healthy", []journal.Entry{e("4.1", "ok", map[string]string{"smoke.flows": "auth passed, search passed"}), e("4.5", "ok", map[string]string{"error_rate": "0.0002"})}, false, "not met"},
-		{"a broken flow", []journal.Entry{e("4.1", "failed", map[string]string{"smoke.flows": "Auth failed, Search passed, Scraper passed"})}, true, "core functionality broken: auth"},
+		{"healthy", []journal.Entry{e("4.1", "ok", map[string]string{journal.KeySmokeFlows: "auth passed, search passed"}), e("4.5", "ok", map[string]string{journal.KeyErrorRate: "0.0002"})}, false, "not met"},
+		{"a broken flow", []journal.Entry{e("4.1", "failed", map[string]string{journal.KeySmokeFlows: "Auth failed, Search passed, Scraper passed"})}, true, "core functionality broken: auth"},
 		{"a failed 4.1 without flows", []journal.Entry{e("4.1", "failed", nil)}, true, "smoke (Step 4.1 failed"},
-		{"5% errors", []journal.Entry{e("4.5", "failed", map[string]string{"error_rate": "0.05"})}, true, "error rate 5.00% > 1.00%"},
-		{"0.5% is a breach, not the trigger", []journal.Entry{e("4.5", "failed", map[string]string{"error_rate": "0.5%"})}, false, "error rate 0.50%"},
-		{"other phases ignored", []journal.Entry{{Phase: "monitor", Step: "round 1/16", Data: map[string]string{"error_rate": "0.2"}}}, false, "not measured"},
+		{"5% errors", []journal.Entry{e("4.5", "failed", map[string]string{journal.KeyErrorRate: "0.05"})}, true, "error rate 5.00% > 1.00%"},
+		{"0.5% is a breach, not the trigger", []journal.Entry{e("4.5", "failed", map[string]string{journal.KeyErrorRate: "0.5%"})}, false, "error rate 0.50%"},
+		{"other phases ignored", []journal.Entry{{Phase: "monitor", Step: "round 1/16", Data: map[string]string{journal.KeyErrorRate: "0.2"}}}, false, "not measured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := DecideFromJournal(tc.entries, th)

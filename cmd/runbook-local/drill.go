@@ -83,7 +83,7 @@ func drillOutcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *targ
 	add(restore.Status == journal.StatusOK && restore.Data["verified"] != "" && restore.Data["tables"] != "",
 		"database restored from the verified backup and equal to it",
 		fmt.Sprintf("Step 3 %s: %s tables, %s rows: %s (backup %s)", or(restore.Status, "missing"), or(restore.Data["tables"], "?"), or(restore.Data["rows"], "?"),
-			or(restore.Data["verified"], "not verified"), or(restore.Data[rollback.KeyBackupFile], "?")))
+			or(restore.Data["verified"], "not verified"), or(restore.Data[journal.KeyBackupFile], "?")))
 
 	// Images and the versions the services answer.
 	for _, s := range tgt.Services {

@@ -28,7 +28,7 @@ func TestDeployAutoRollbackWiring(t *testing.T) {
 	require.NoError(t, err)
 	defer j.Close()
 	require.NoError(t, j.Add(journal.Entry{Phase: "phase4", Step: "4.1", Status: journal.StatusFailed, Error: "smoke TestAuth failed",
-		Data: map[string]string{"smoke.flows": "Auth failed, Search passed, Scraper passed, IA passed, Health passed"}}))
+		Data: map[string]string{journal.KeySmokeFlows: "Auth failed, Search passed, Scraper passed, IA passed, Health passed"}}))
 
 	var out, errOut bytes.Buffer
 	got := deployRollback(context.Background(), tgt, exitcode.Smoke, false, rollback.Options{RunDir: dir, Journal: j, Out: &out}, &out, &errOut)

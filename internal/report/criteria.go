@@ -254,7 +254,7 @@ func Evaluate(r *Run) Verdict {
 		case "error_rate":
 			evalErrorRate(a, r)
 		case "alerts":
-			evalCount(a, r, "alerts.critical", "alerts.critical.names", "alerts.query", "critical alerts", []string{"TestNoCriticalAlerts"},
+			evalCount(a, r, journal.KeyAlertsCritical, journal.KeyAlertsCriticalNames, journal.KeyAlertsQuery, "critical alerts", []string{"TestNoCriticalAlerts"},
 				"alerts.critical in the journal (phase4, monitor) or postdeploy TestNoCriticalAlerts")
 		case "auth":
 			evalAuth(a, r)
@@ -267,7 +267,7 @@ func Evaluate(r *Run) Verdict {
 		case "endpoints":
 			evalEndpoints(a, r)
 		case "sql":
-			evalCount(a, r, "sql.errors", "sql.errors.sample", "logs.query", "SQL errors in the logs", []string{"TestNoSQLErrors"},
+			evalCount(a, r, journal.KeySQLErrors, journal.KeySQLErrorsSample, journal.KeyLogsQuery, "SQL errors in the logs", []string{"TestNoSQLErrors"},
 				"sql.errors in the journal (phase4, monitor) or postdeploy TestNoSQLErrors")
 		case "stable":
 			evalStable(a, r)
@@ -303,13 +303,13 @@ func evalDeployed(a acc, r *Run) {
 		var set, rolled *journal.Entry
 		for i := range phase3 {
 			e := &phase3[i]
-			if e.Data["deployment"] != svc || e.Status != journal.StatusOK {
+			if e.Data[journal.KeyDeployment] != svc || e.Status != journal.StatusOK {
 				continue
 			}
-			if e.Data["image.after"] != "" {
+			if e.Data[journal.KeyImageAfter] != "" {
 				set = e
 			}
-			if e.Data["rollout"] == "complete" {
+			if e.Data[journal.KeyRollout] == "complete" {
 				rolled = e
 			}
 		}
@@ -317,13 +317,13 @@ func evalDeployed(a acc, r *Run) {
 		case set == nil:
 			a.add(NotMet, "journal phase3", "%s: no image was set (no ok entry with deployment=%s and image.after)", svc, svc)
 		case rolled == nil:
-			a.add(NotMet, entrySource(*set), "%s: image %s set, but its rollout never completed (no ok entry with rollout=complete)", svc, set.Data["image.after"])
+			a.add(NotMet, entrySource(*set), "%s: image %s set, but its rollout never completed (no ok entry with rollout=complete)", svc, set.Data[journal.KeyImageAfter])
 		default:
 			ready := ""
 			if rd := rolled.Data["ready"]; rd != "" {
 				ready = ", " + rd + " ready"
 			}
-			before := set.Data["image.before"]
+			before := set.Data[journal.KeyImageBefore]
 			if before == "" {
 				before = "?"
 			}
@@ -331,7 +331,7 @@ func evalDeployed(a acc, r *Run) {
 			if r := entrySource(*rolled); r != src {
 				src += ", " + r
 			}
-			a.add(Met, src, "%s: %s → %s, rollout complete%s", svc, before, set.Data["image.after"], ready)
+			a.add(Met, src, "%s: %s → %s, rollout complete%s", svc, before, set.Data[journal.KeyImageAfter], ready)
 		}
 	}
 	a.finish("")
@@ -343,17 +343,19 @@ func evalMigrations(a acc, r *Run) {
 			a.add(NotMet, entrySource(e), "%s", entryText(e))
 		}
 	}
-	withList := r.entries(func(e journal.Entry) bool { return e.Phase == journal.Phase2 && hasData("migrations.applied")(e) })
+	withList := r.entries(func(e journal.Entry) bool {
+		return e.Phase == journal.Phase2 && hasData(journal.KeyMigrationsApplied)(e)
+	})
 	if len(withList) == 0 {
 		a.finish("a phase2 journal entry with migrations.applied (Step 2.2: migration status)")
 		return
 	}
 	e := withList[len(withList)-1]
-	expected, from := splitList(e.Data["migrations.expected"]), "journal"
+	expected, from := splitList(e.Data[journal.KeyMigrationsExpected]), "journal"
 	if len(expected) == 0 {
 		expected, from = ExpectedMigrations, "the runbook (the journal gave no migrations.expected)"
 	}
-	applied := splitList(e.Data["migrations.applied"])
+	applied := splitList(e.Data[journal.KeyMigrationsApplied])
 	var missing []string
 	for _, m := range expected {
 		if !slices.Contains(applied, m) {
@@ -367,7 +369,7 @@ func evalMigrations(a acc, r *Run) {
 		a.add(NotMet, entrySource(e), "expected migrations (from %s) not applied: %s; applied: %s", from, strings.Join(missing, ", "), strings.Join(applied, ", "))
 	default:
 		txt := fmt.Sprintf("all %d expected migrations (from %s) in success state", len(expected), from)
-		if n := e.Data["migrations.new"]; n != "" {
+		if n := e.Data[journal.KeyMigrationsNew]; n != "" {
 			txt += "; applied by this run: " + n
 		}
 		a.add(Met, entrySource(e), "%s", txt)
@@ -429,13 +431,13 @@ func evalEndpoints(a acc, r *Run) {
 }
 
 func evalErrorRate(a acc, r *Run) {
-	for _, e := range r.entries(hasData("error_rate")) {
+	for _, e := range r.entries(hasData(journal.KeyErrorRate)) {
 		if e.Phase != journal.Phase4 && e.Phase != journal.Monitor {
 			continue // preflight's baseline measured the old version: not evidence of this one
 		}
-		raw := e.Data["error_rate"]
+		raw := e.Data[journal.KeyErrorRate]
 		threshold := DefaultErrorRateThreshold
-		if t, ok := parseRatio(e.Data["error_rate.threshold"]); ok {
+		if t, ok := parseRatio(e.Data[journal.KeyErrorRateThreshold]); ok {
 			threshold = t
 		}
 		detail := evidenceDetail(e, "error_rate.query", "error_rate.window", "error_rate.requests")
@@ -491,9 +493,9 @@ func evalStable(a acc, r *Run) {
 		switch {
 		case e.Status == journal.StatusFailed:
 			a.add(NotMet, entrySource(e), "%s", entryText(e))
-		case e.Status == journal.StatusOK && e.Data["monitor.window"] != "":
+		case e.Status == journal.StatusOK && e.Data[journal.KeyMonitorWindow] != "":
 			finished = true
-			a.add(Met, entrySource(e), "watched %s: %s", e.Data["monitor.window"], e.Action)
+			a.add(Met, entrySource(e), "watched %s: %s", e.Data[journal.KeyMonitorWindow], e.Action)
 		}
 	}
 	// Every metric with a threshold, in the monitor phase or anywhere else

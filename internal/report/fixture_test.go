@@ -192,7 +192,7 @@ const api = "https://api.granter.example.com"
 func (f *fixture) run(o runOpts) string {
 	f.t.Helper()
 	f.step("", "start", "deploy v2.0.0 to prod", journal.StatusOK, 0, map[string]string{
-		"version": "v2.0.0", "previous": "v1.9.0", "services": "backend-core,data-service,web-frontend"})
+		journal.KeyVersion: "v2.0.0", journal.KeyPrevious: "v1.9.0", "services": "backend-core,data-service,web-frontend"})
 
 	f.step("phase1", "1.1", "final database backup", journal.StatusOK, 4*time.Minute+10*time.Second, map[string]string{
 		"file": "runs/20260303-140000-prod/backup-20260303-140003.dump", "sha256": "9c1f…e2", "size": "41203311",
@@ -200,16 +200,16 @@ func (f *fixture) run(o runOpts) string {
 		"docker exec postgres pg_dump -U granter granter_db > backup-$(date +%Y%m%d-%H%M%S).sql")
 	f.step("phase1", "1.2", "notify operations team", journal.StatusOK, 40*time.Second, map[string]string{
 		"message": "Starting production deployment at 14:15", "webhook": "https://hooks.example.com/services/" + plantedWebhook})
-	f.step("phase1", "1.3", "drain backend-core: scale to 0", journal.StatusOK, 35*time.Second, map[string]string{"replicas.before": "3"},
+	f.step("phase1", "1.3", "drain backend-core: scale to 0", journal.StatusOK, 35*time.Second, map[string]string{journal.KeyReplicasBefore: "3"},
 		"kubectl scale deployment/backend-core --replicas=0")
 	f.step("phase1", "1.4", "verify no active connections", journal.StatusOK, 5*time.Second, map[string]string{"connections": "0"})
 	f.wait(5 * time.Minute)
 
 	six := "20260127000050,20260127000100,20260127000200,20260127000300,20260127000400,20260128001000"
-	f.step("phase2", "2.1", "run pending migrations", journal.StatusOK, 2*time.Minute, map[string]string{"migrations.new": six},
+	f.step("phase2", "2.1", "run pending migrations", journal.StatusOK, 2*time.Minute, map[string]string{journal.KeyMigrationsNew: six},
 		"npm run migration:run -- --env=production")
 	f.step("phase2", "2.2", "verify migration success", journal.StatusOK, 10*time.Second, map[string]string{
-		"migrations.applied": "20251201000000," + six, "migrations.expected": six}, "npm run migration:status")
+		journal.KeyMigrationsApplied: "20251201000000," + six, journal.KeyMigrationsExpected: six}, "npm run migration:status")
 	f.step("phase2", "2.3", "test database connection", journal.StatusOK, 3*time.Second, nil, "npm run db:health-check")
 	f.wait(6 * time.Minute)
 
@@ -220,10 +220,10 @@ func (f *fixture) run(o runOpts) string {
 	for i, svc := range []string{"backend-core", "data-service", "web-frontend"} {
 		set := []string{"3.1", "3.4", "3.5"}[i]
 		f.step("phase3", set, "set image of "+svc, journal.StatusOK, 5*time.Second, map[string]string{
-			"deployment": svc, "image.before": "granter/" + svc + ":v1.9.0", "image.after": "granter/" + svc + ":v2.0.0"},
+			journal.KeyDeployment: svc, journal.KeyImageBefore: "granter/" + svc + ":v1.9.0", journal.KeyImageAfter: "granter/" + svc + ":v2.0.0"},
 			"kubectl set image deployment/"+svc+" "+svc+"=granter/"+svc+":v2.0.0")
 		f.step("phase3", set, "wait for the rollout of "+svc, journal.StatusOK, 2*time.Minute+slow, map[string]string{
-			"deployment": svc, "rollout": "complete", "ready": "3/3"}, "kubectl rollout status deployment/"+svc+" --timeout=5m")
+			journal.KeyDeployment: svc, journal.KeyRollout: "complete", "ready": "3/3"}, "kubectl rollout status deployment/"+svc+" --timeout=5m")
 		if svc == "backend-core" {
 			f.step("phase3", "3.3", "verify backend health", journal.StatusOK, 2*time.Second, map[string]string{
 				"url": "http://backend-core.granter:3001/health", "status": "200", "body": `{"status":"healthy","services":{"database":"up","api":"up"}}`},
@@ -276,16 +276,16 @@ func (f *fixture) run(o runOpts) string {
 
 	rate := orDefault(o.errorRate, "0.0002")
 	f.step("phase4", "4.2", "check logs for errors", journal.StatusOK, 20*time.Second, map[string]string{
-		"log.errors": "0", "sql.errors": "0", "logs.query": "kubectl logs -l app=backend-core --since=15m | grep ERROR"},
+		"log.errors": "0", journal.KeySQLErrors: "0", journal.KeyLogsQuery: "kubectl logs -l app=backend-core --since=15m | grep ERROR"},
 		"kubectl logs -l app=backend-core --tail=50 | grep ERROR")
 	f.step("phase4", "4.3", "verify health checks", journal.StatusOK, 3*time.Second, map[string]string{"url": api + "/health", "status": "200"},
 		"curl http://api.example.com/health")
 	f.step("phase4", "4.4", "spot check critical endpoints", journal.StatusOK, 3*time.Second, map[string]string{
 		"endpoints": "GET /auth/me 200; GET /search?query=test 200; GET /health 200"})
 	status := journal.StatusOK
-	data := map[string]string{"error_rate": rate, "error_rate.threshold": "0.001", "error_rate.window": "5m", "error_rate.requests": "1204",
-		"error_rate.query": `sum(rate(http_requests_total{status=~"5..",namespace="granter"}[5m])) / sum(rate(http_requests_total{namespace="granter"}[5m]))`,
-		"alerts.critical":  "0", "alerts.query": `ALERTS{alertstate="firing",severity="critical"}`}
+	data := map[string]string{journal.KeyErrorRate: rate, journal.KeyErrorRateThreshold: "0.001", journal.KeyErrorRateWindow: "5m", journal.KeyErrorRateRequests: "1204",
+		journal.KeyErrorRateQuery: `sum(rate(http_requests_total{status=~"5..",namespace="granter"}[5m])) / sum(rate(http_requests_total{namespace="granter"}[5m]))`,
+		journal.KeyAlertsCritical: "0", journal.KeyAlertsQuery: `ALERTS{alertstate="firing",severity="critical"}`}
 	if r, _ := strconvRatio(rate); r >= 0.001 {
 		status = journal.StatusFailed
 		data["error"] = "error rate " + rate + " >= 0.1%"
@@ -313,14 +313,14 @@ func (f *fixture) run(o runOpts) string {
 	for i, every := range []time.Duration{30 * time.Minute, 30 * time.Minute, time.Hour, time.Hour, time.Hour} {
 		st := journal.StatusOK
 		d := map[string]string{"p95": p95, "p95.threshold": "200ms", "cpu": "38%", "cpu.threshold": "70%",
-			"connections": "42", "connections.threshold": "100", "error_rate": "0.0003", "alerts.critical": "0", "sql.errors": "0"}
+			"connections": "42", "connections.threshold": "100", journal.KeyErrorRate: "0.0003", journal.KeyAlertsCritical: "0", journal.KeySQLErrors: "0"}
 		if p95 != "120ms" && i == 1 {
 			st, d["error"] = journal.StatusFailed, "p95 "+p95+" >= 200ms"
 		}
 		f.step("monitor", fmt.Sprintf("round %d", i+1), "watch metrics", st, every-time.Minute, d)
 		f.wait(time.Minute)
 	}
-	f.step("monitor", "watch", "4-hour watch finished: metrics stable", journal.StatusOK, time.Second, map[string]string{"monitor.window": "4h0m0s", "monitor.rounds": "5"})
+	f.step("monitor", "watch", "4-hour watch finished: metrics stable", journal.StatusOK, time.Second, map[string]string{journal.KeyMonitorWindow: "4h0m0s", "monitor.rounds": "5"})
 	return f.dir
 }
 

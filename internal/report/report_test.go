@@ -89,7 +89,7 @@ func TestOneFailedSmokeFlowIsNotApproved(t *testing.T) {
 	got := states(v)
 	for id, want := range map[string]report.State{"smoke": report.NotMet, "search": report.NotMet,
 		"deployed": report.Met, "migrations": report.Met, "health": report.Met, "auth": report.Met,
-		"error_rate": report.Met, "alerts": report.Met, "endpoints": report.Met, "sql": report.Met, "stable": report.Met} {
+		journal.KeyErrorRate: report.Met, "alerts": report.Met, "endpoints": report.Met, "sql": report.Met, "stable": report.Met} {
 		assert.Equal(t, want, got[id], id)
 	}
 
@@ -161,7 +161,7 @@ func TestMissingEvidenceIsNeverApproved(t *testing.T) {
 	t.Run("dry_run", func(t *testing.T) {
 		f := newFixture(t, "staging")
 		for _, s := range []string{"1.1", "2.1", "3.1"} {
-			f.step(journal.Phase("phase"+s[:1]), s, "would do "+s, journal.StatusDryRun, 0, map[string]string{"deployment": "backend-core", "image.after": "x:v2", "rollout": "complete"})
+			f.step(journal.Phase("phase"+s[:1]), s, "would do "+s, journal.StatusDryRun, 0, map[string]string{journal.KeyDeployment: "backend-core", journal.KeyImageAfter: "x:v2", journal.KeyRollout: "complete"})
 		}
 		v := evaluate(t, f.dir)
 		assert.False(t, v.Approved)
@@ -248,9 +248,9 @@ func TestThresholdFormats(t *testing.T) {
 	f := newFixture(t, "prod")
 	f.run(runOpts{})
 	f.step("monitor", "round 6", "watch metrics", journal.StatusOK, 1e9, map[string]string{
-		"error_rate": "0.0004", "error_rate.threshold": "< 0.1%",
+		journal.KeyErrorRate: "0.0004", journal.KeyErrorRateThreshold: "< 0.1%",
 		"p95": "0.231", "p95.threshold": "< 200ms", "cpu": "n/a", "cpu.threshold": "< 70%",
-		"alerts.critical": "0", "alerts.critical.threshold": "< 1"})
+		journal.KeyAlertsCritical: "0", "alerts.critical.threshold": "< 1"})
 	v := evaluate(t, f.dir)
 	assert.Equal(t, report.Met, states(v)["error_rate"], criterion(t, v, "error_rate").Summary)
 	assert.Equal(t, report.Met, states(v)["alerts"])
@@ -269,9 +269,9 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 	})
 	t.Run("rollout_failed", func(t *testing.T) {
 		f := newFixture(t, "prod")
-		f.step("phase2", "2.1", "run pending migrations", journal.StatusOK, 6e10, map[string]string{"migrations.new": "20260128001000"})
-		f.step("phase3", "3.1", "set image of backend-core", journal.StatusOK, 5e9, map[string]string{"deployment": "backend-core", "image.after": "granter/backend-core:v2.0.0"})
-		f.step("phase3", "3.2", "wait for the rollout of backend-core", journal.StatusFailed, 3e11, map[string]string{"deployment": "backend-core",
+		f.step("phase2", "2.1", "run pending migrations", journal.StatusOK, 6e10, map[string]string{journal.KeyMigrationsNew: "20260128001000"})
+		f.step("phase3", "3.1", "set image of backend-core", journal.StatusOK, 5e9, map[string]string{journal.KeyDeployment: "backend-core", journal.KeyImageAfter: "granter/backend-core:v2.0.0"})
+		f.step("phase3", "3.2", "wait for the rollout of backend-core", journal.StatusFailed, 3e11, map[string]string{journal.KeyDeployment: "backend-core",
 			"error": "deployment backend-core: 1/3 ready after 5m, condition Progressing=False (ProgressDeadlineExceeded): pod backend-core-7d9f: CrashLoopBackOff"},
 			"kubectl rollout status deployment/backend-core --timeout=5m")
 		v := evaluate(t, f.dir)
@@ -284,7 +284,7 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 	t.Run("migrations_failed_after_applying_some", func(t *testing.T) {
 		f := newFixture(t, "prod")
 		f.step("phase2", "2.1", "run pending migrations", journal.StatusFailed, 6e10, map[string]string{
-			"migrations.new": "20260127000050,20260127000100", "error": "migration 20260127000200: relation grants_v2 already exists"},
+			journal.KeyMigrationsNew: "20260127000050,20260127000100", "error": "migration 20260127000200: relation grants_v2 already exists"},
 			"npm run migration:run")
 		v := evaluate(t, f.dir)
 		assert.Equal(t, exitcode.Deploy, v.ExitCode)
@@ -300,14 +300,14 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 	t.Run("set_image_failed_after_setting_it", func(t *testing.T) {
 		f := newFixture(t, "prod")
 		f.step("phase3", "3.1", "set image of backend-core", journal.StatusFailed, 5e9, map[string]string{
-			"deployment": "backend-core", "image.after": "granter/backend-core:v2.0.0", "error": "restoring replicas: conflict"})
+			journal.KeyDeployment: "backend-core", journal.KeyImageAfter: "granter/backend-core:v2.0.0", "error": "restoring replicas: conflict"})
 		v := evaluate(t, f.dir)
 		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command)
 		assert.Contains(t, v.Next.Why, "the images of backend-core")
 	})
 	t.Run("rollback_failed", func(t *testing.T) {
 		f := newFixture(t, "prod")
-		f.step("phase4", "4.5", "monitor error rate", journal.StatusFailed, 6e10, map[string]string{"error_rate": "0.03", "error": "error rate 3% > 1%: rollback trigger"})
+		f.step("phase4", "4.5", "monitor error rate", journal.StatusFailed, 6e10, map[string]string{journal.KeyErrorRate: "0.03", "error": "error rate 3% > 1%: rollback trigger"})
 		f.step("rollback", "3", "restore the database", journal.StatusFailed, 6e10, map[string]string{"error": "pg_restore: checksum mismatch"}, "psql granter_db < backup.sql")
 		v := evaluate(t, f.dir)
 		assert.Equal(t, exitcode.Rollback, v.ExitCode, "a failed rollback outranks what caused it")

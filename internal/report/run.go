@@ -172,10 +172,10 @@ func (r *Run) fill() {
 		if r.Env == "" {
 			r.Env = e.Env
 		}
-		if v := e.Data["version"]; v != "" && r.Version == "" {
+		if v := e.Data[journal.KeyVersion]; v != "" && r.Version == "" {
 			r.Version = v
 		}
-		if v := e.Data["previous"]; v != "" && r.Previous == "" {
+		if v := e.Data[journal.KeyPrevious]; v != "" && r.Previous == "" {
 			r.Previous = v
 		}
 		if v := e.Data["services"]; v != "" && len(r.Services) == 0 {

@@ -266,7 +266,7 @@ func stepName(e journal.Entry) string {
 // entryClass is the failure class of a failed journal entry: its class
 // Data key, else by phase and step.
 func entryClass(e journal.Entry) int {
-	if c, ok := exitcode.FromClass(e.Data["class"]); ok {
+	if c, ok := exitcode.FromClass(e.Data[journal.KeyClass]); ok {
 		return c
 	}
 	switch e.Phase {
@@ -336,10 +336,10 @@ func (r *Run) changed() (bool, string) {
 			continue
 		}
 		switch {
-		case e.Phase == journal.Phase2 && (e.Data["migrations.new"] != "" || ok && e.Step == "2.1"):
+		case e.Phase == journal.Phase2 && (e.Data[journal.KeyMigrationsNew] != "" || ok && e.Step == "2.1"):
 			db = true
-		case e.Phase == journal.Phase3 && e.Data["image.after"] != "":
-			images = appendOnce(images, orDefault(e.Data["deployment"], e.Data["image.after"]))
+		case e.Phase == journal.Phase3 && e.Data[journal.KeyImageAfter] != "":
+			images = appendOnce(images, orDefault(e.Data[journal.KeyDeployment], e.Data[journal.KeyImageAfter]))
 		case ok && e.Phase == journal.Phase1 && e.Step == "1.3":
 			drained = true
 		}

@@ -223,7 +223,7 @@ func (it *item) baseline(ctx context.Context, r *flow.Recorder) error {
 			// shows them); the window the rate covers is data.
 			Started: began, Duration: time.Since(began),
 			Data: map[string]string{
-				"error_rate": fmt.Sprintf("%g", rate.Value), "requests": fmt.Sprintf("%.0f", rate.Requests), "errors": fmt.Sprintf("%.0f", rate.Errors),
+				journal.KeyErrorRate: fmt.Sprintf("%g", rate.Value), "requests": fmt.Sprintf("%.0f", rate.Requests), "errors": fmt.Sprintf("%.0f", rate.Errors),
 				"window": it.c.window.String(), "baseline.window": it.c.window.String(), "query": rate.Query, "at": at.UTC().Format(time.RFC3339),
 			}}); err != nil {
 			return fmt.Errorf("baseline measured, but recording it in the journal failed: %w", err)

@@ -1,0 +1,44 @@
+package journal
+
+// The Data keys one package writes and another reads: the steps of Phases
+// 1-4, the watch and the rollback write them; the rollback, the monitor
+// and the go-live report read them. A key used by one package only stays
+// a string there.
+const (
+	KeyClass   = "class"   // the failure class (exitcode.Class) of a failed entry
+	KeyVersion = "version" // the release the entry is about
+
+	// Step 1.1 and the rollback's restore.
+	KeyBackupFile     = "backup.file"
+	KeyBackupSHA256   = "backup.sha256"
+	KeyBackupTaken    = "backup.taken"
+	KeyBackupVerified = "backup.verified" // "true" once restored and compared
+
+	// Steps 1.3 and 3.x, per deployment.
+	KeyDeployment     = "deployment"
+	KeyReplicasBefore = "replicas.before"
+	KeyImageBefore    = "image.before"
+	KeyImageAfter     = "image.after"
+	KeyPrevious       = "previous" // the version before the deployment
+	KeyRollout        = "rollout"  // "complete" once the rollout finished
+
+	// Phase 2.
+	KeyMigrationsExpected = "migrations.expected"
+	KeyMigrationsApplied  = "migrations.applied"
+	KeyMigrationsNew      = "migrations.new"
+
+	// Phase 4 and the watch.
+	KeySmokeFlows          = "smoke.flows"
+	KeyLogsQuery           = "logs.query"
+	KeySQLErrors           = "sql.errors"
+	KeySQLErrorsSample     = "sql.errors.sample"
+	KeyErrorRate           = "error_rate"
+	KeyErrorRateQuery      = "error_rate.query"
+	KeyErrorRateWindow     = "error_rate.window"
+	KeyErrorRateRequests   = "error_rate.requests"
+	KeyErrorRateThreshold  = "error_rate.threshold"
+	KeyAlertsQuery         = "alerts.query"
+	KeyAlertsCritical      = "alerts.critical"
+	KeyAlertsCriticalNames = "alerts.critical.names"
+	KeyMonitorWindow       = "monitor.window"
+)
