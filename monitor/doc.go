@@ -49,7 +49,7 @@
 //
 // What it needs: the target's Prometheus (prometheus.url, selector),
 // database access for connections and pg_stat_statements, the services'
-// URLs for the light smoke round. Local drills have no users: StartTraffic
+// URLs for the light smoke round. Local drills have no users: internal/traffic
 // sends steady read-only requests (refused on a read-only target).
 //
 // Every round is printed and, with Options.Journal, journaled (phase

@@ -24,6 +24,7 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/traffic"
 	"github.com/granter/runbook/monitor"
 )
 
@@ -92,15 +93,16 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// traffic sends steady load and waits until Prometheus has counted enough
+// withTraffic sends steady load and waits until Prometheus has counted enough
 // requests over window to judge (evidence, not a sleep).
-func traffic(t *testing.T, window time.Duration) {
+func withTraffic(t *testing.T, window time.Duration) {
 	t.Helper()
-	tr, err := monitor.StartTraffic(context.Background(), tgt, 20)
+	g, err := traffic.New(tgt)
+	require.NoError(t, err)
+	tr, err := g.Start(context.Background(), 20)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		sent, failed, dropped := tr.Stop()
-		t.Logf("traffic: %d sent, %d failed, %d dropped", sent, failed, dropped)
+		t.Logf("traffic: %s", tr.Stop())
 	})
 	prom, err := metrics.New(tgt.Prometheus.URL)
 	require.NoError(t, err)
@@ -164,7 +166,7 @@ func TestWatchWithoutTrafficIsNoData(t *testing.T) {
 // every round and the watch, and reads database query time from both
 // sources.
 func TestWatchHealthyPasses(t *testing.T) {
-	traffic(t, 5*time.Second)
+	withTraffic(t, 5*time.Second)
 	dir := t.TempDir()
 	j, err := journal.Open(dir, "watch", tgt.Env, tgt.Redact)
 	require.NoError(t, err)
@@ -218,7 +220,7 @@ func TestWatchFailsWithinOneRound(t *testing.T) {
 		{faults.PlatformErrorRate5pct, monitor.MetricErrorRate, true},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
-			traffic(t, 5*time.Second)
+			withTraffic(t, 5*time.Second)
 			t.Cleanup(func() { _ = env.Platform.Faults.Disable(tc.fault) })
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()

@@ -4,17 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/granter/runbook/internal/flow"
-	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/traffic"
 )
 
 func errorRateManual(tgt *target.Target) string {
@@ -104,63 +100,19 @@ func (c *Checker) waitForSamples(ctx context.Context, mc *metrics.Client, sel st
 	}
 }
 
-// SendTraffic sends n read-only requests, as users would, round-robin over
-// the services: backend-core's search, web-frontend's page, data-service's
-// list of scraped grants (for a tag nobody uses). It answers how many got
-// an HTTP answer of any status; it fails only when none did. Never call it
-// against a readOnly target.
+// SendTraffic sends n read-only requests, as users would (internal/traffic).
+// It answers how many got an HTTP answer of any status; it fails only when
+// none did. It refuses a readOnly target.
 func SendTraffic(ctx context.Context, tgt *target.Target, n int) (int, error) {
-	if tgt.ReadOnly {
-		return 0, fmt.Errorf("refusing to send traffic to %s: the target is readOnly", tgt.Env)
+	g, err := traffic.New(tgt)
+	if err != nil {
+		return 0, err
 	}
-	paths := map[string]string{
-		target.BackendCore: "/search?query=grant&limit=5",
-		target.WebFrontend: "/",
-		target.DataService: "/scraper/grants?tag=" + flow.Unique("runbook-traffic-"),
+	c := g.Send(ctx, n)
+	if c.Answered == 0 {
+		return 0, fmt.Errorf("none of %d requests was answered: %v", n, c.LastErr)
 	}
-	var clients []*httpcheck.Client
-	var routes []string
-	for _, s := range tgt.Services {
-		p, ok := paths[s.Name]
-		if !ok {
-			continue
-		}
-		cl, err := httpcheck.ForService(tgt, s.Name)
-		if err != nil {
-			return 0, err
-		}
-		clients = append(clients, cl)
-		routes = append(routes, p)
-	}
-	if len(clients) == 0 {
-		return 0, fmt.Errorf("no service to send traffic to")
-	}
-	var answered atomic.Int64
-	var next atomic.Int64
-	var lastErr atomic.Value
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				k := i % len(clients)
-				if _, err := clients[k].Do(ctx, http.MethodGet, routes[k], nil, 0, nil); err != nil {
-					lastErr.Store(err)
-					continue
-				}
-				answered.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if answered.Load() == 0 {
-		err, _ := lastErr.Load().(error)
-		return 0, fmt.Errorf("none of %d requests was answered: %v", n, err)
-	}
-	return int(answered.Load()), nil
+	return int(c.Answered), nil
 }
 
 // alerts is the success criterion "No critical alerts triggered": no

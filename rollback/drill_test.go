@@ -16,6 +16,7 @@ import (
 
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/traffic"
 	"github.com/granter/runbook/monitor"
 	"github.com/granter/runbook/rollback"
 	"github.com/granter/runbook/smoke"
@@ -28,13 +29,14 @@ import (
 // end of the test).
 func withTraffic(t *testing.T, window time.Duration) (prom *metrics.Client, stop func()) {
 	t.Helper()
-	tr, err := monitor.StartTraffic(context.Background(), tgt, 20)
+	g, err := traffic.New(tgt)
+	require.NoError(t, err)
+	tr, err := g.Start(context.Background(), 20)
 	require.NoError(t, err)
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
-			sent, failed, dropped := tr.Stop()
-			t.Logf("traffic: %d requests sent, %d failed, %d dropped", sent, failed, dropped)
+			t.Logf("traffic: %s", tr.Stop())
 		})
 	}
 	t.Cleanup(stop)

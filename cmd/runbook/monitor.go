@@ -17,6 +17,7 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/traffic"
 	"github.com/granter/runbook/monitor"
 	"github.com/granter/runbook/rollback"
 )
@@ -42,7 +43,7 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	schedule := fs.String("schedule", rbEnv("SCHEDULE", monitor.RunbookSchedule), "rounds: \"<interval> x<rounds>, ...\" (env SCHEDULE)")
 	compress := fs.Float64("compress", rbEnvFloat("COMPRESS", 1), "divide every interval by this (a drill: 240 makes the 4 hours one minute; env COMPRESS)")
 	auto := fs.Bool("auto-rollback", rbTruthy(os.Getenv("AUTO_ROLLBACK")), "run the rollback when the runbook's rule fires (env AUTO_ROLLBACK=1); else print its command")
-	traffic := fs.Int("traffic", rbEnvInt("TRAFFIC", 0), "send this many read-only requests a second during the watch (the local platform has no users; refused on a read-only target; env TRAFFIC)")
+	rps := fs.Int("traffic", rbEnvInt("TRAFFIC", 0), "send this many read-only requests a second during the watch (the local platform has no users; refused on a read-only target; env TRAFFIC)")
 	noSmoke := fs.Bool("no-smoke", false, "leave out the light smoke round (logins, search)")
 	cpuCores := fs.Float64("cpu-cores", 0, "CPU cores a service may use when its Deployment sets no CPU limit (default 1)")
 	keepGoing := fs.Bool("keep-going", false, "watch on after a failed round")
@@ -102,8 +103,12 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fmt.Fprintf(stdout, "runbook monitor: journal %s\n", filepath.Join(dir, journal.FileName))
 
 	stopTraffic := func() {}
-	if *traffic > 0 {
-		tr, err := monitor.StartTraffic(ctx, tgt, *traffic)
+	if *rps > 0 {
+		g, err := traffic.New(tgt)
+		var tr *traffic.Run
+		if err == nil {
+			tr, err = g.Start(ctx, *rps)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "runbook monitor: %v\n", err)
 			return exitcode.Config
@@ -111,8 +116,7 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		var once sync.Once
 		stopTraffic = func() {
 			once.Do(func() {
-				sent, failed, dropped := tr.Stop()
-				fmt.Fprintf(stdout, "runbook monitor: traffic: %d requests sent, %d failed, %d dropped\n", sent, failed, dropped)
+				fmt.Fprintf(stdout, "runbook monitor: traffic: %s\n", tr.Stop())
 			})
 		}
 		defer stopTraffic()
@@ -120,7 +124,7 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		// are this traffic, it must have run that long first, or round 1
 		// sees no requests (no data, a failed round).
 		if warm := max(sch.Slots()[0].Window, monitor.MinWindow); warm > 0 {
-			fmt.Fprintf(stdout, "runbook monitor: traffic: %d requests a second for %s before round 1 looks back over them\n", *traffic, warm)
+			fmt.Fprintf(stdout, "runbook monitor: traffic: %d requests a second for %s before round 1 looks back over them\n", *rps, warm)
 			t := time.NewTimer(warm)
 			select {
 			case <-ctx.Done():
