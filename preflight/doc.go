@@ -48,10 +48,14 @@
 //     with flow.RunT(t, <package>.New(tgt)), and add its local setups to
 //     main_local_test.go.
 //
-// Locally (no tag) the platform starts at v1.9.0, production as it is before
-// the deployment, with the evidence fixtures/preflightlab makes: a git
-// checkout tagged VERSION, the CI status, the staging records, the migrator
-// as a command, a Kubernetes control plane with the secrets.
+// Locally (no tag) fixtures/localenv starts the whole platform at v1.9.0,
+// production as it is before the deployment (the services, Postgres,
+// Prometheus, the webhook sink, a Kubernetes control plane driving the
+// services), with the evidence fixtures/preflightlab makes: a git checkout
+// tagged VERSION, the CI status, the staging records and rollback drill,
+// the migrator as a command, the secrets, the roster and the team's
+// confirmations, a TLS endpoint with a test CA, the dashboards and baseline
+// traffic (see fixtures/preflightlab/doc.go).
 //
 // RUNBOOK_VERSION is the version to deploy (make sets it from VERSION);
 // RUNBOOK_RUN_DIR, when set, is the run folder whose journal records the

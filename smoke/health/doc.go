@@ -23,4 +23,9 @@
 //   - the page fails: web-frontend is broken for users. Roll back.
 //   - the database step fails: the database itself does not answer, whatever
 //     the services say.
+//
+// What it cannot see: a /health that answers "database: up" without
+// asking the database (the fault health.health-lies) answers exactly like
+// an honest one while the database is up; only the database step's own
+// SELECT 1 stands against it (README "Known gaps").
 package health
