@@ -175,7 +175,7 @@ func SmokeGate(g GoTest) Step {
 		g.Run = phase4.RunPattern(phase4.FlowTests())
 	}
 	return Step{
-		Phase: journal.Phase4, ID: "4.1", Title: "Run Smoke Tests (5 flows)",
+		Phase: journal.Phase4, ID: phase4.SmokeStep, Title: phase4.SmokeTitle,
 		Manual: g.Manual() + "   (as written in the runbook: npm run test:smoke)",
 		Would:  "run " + g.Manual() + ": " + strings.Join(phase4.FlowNames(), ", ") + " must pass",
 		Class:  exitcode.Smoke, Timeout: g.Timeout + time.Minute,

@@ -22,8 +22,8 @@ import (
 // (SmokeGate, PostdeployGate), for their JSON and JUnit files.
 func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 	steps := []Step{{
-		Phase: journal.Phase4, ID: "4.1", Title: "Run Smoke Tests (5 flows)",
-		Manual: "go test -count=1 -run '" + phase4.RunPattern(phase4.FlowTests()) + "' ./smoke   (as written in the runbook: npm run test:smoke)",
+		Phase: journal.Phase4, ID: phase4.SmokeStep, Title: phase4.SmokeTitle,
+		Manual: phase4.SmokeCommand() + "   (as written in the runbook: npm run test:smoke)",
 		Would:  "run the five smoke flows: " + strings.Join(phase4.FlowNames(), ", "),
 		Class:  exitcode.Smoke, Timeout: flow.DefaultTimeout,
 		Run: func(ctx context.Context, s *State, r *Record) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -412,7 +413,7 @@ func (p *Plan) Steps() []PlannedStep {
 		}},
 		{4, "set-image", "Restore Previous Version", what4, append(set, up...)},
 		{5, "rollout", "Verify Rollback", what5, rollout},
-		{6, "smoke", "Run Smoke Tests", []string{"the five flows (auth, search, scraper, ia, health) against " + p.To}, []string{"go test -count=1 ./smoke  (npm run test:smoke)"}},
+		{6, "smoke", "Run Smoke Tests", []string{"the five flows (" + strings.Join(phase4.FlowNames(), ", ") + ") against " + p.To}, []string{phase4.SmokeCommand() + "  (npm run test:smoke)"}},
 		{7, "notify", "Notify Stakeholders", []string{fmt.Sprintf(`send "ROLLBACK COMPLETE - System stable on %s"; escalate for post-mortem analysis`, p.To)}, nil},
 	}
 }

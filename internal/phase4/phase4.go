@@ -15,6 +15,18 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 )
 
+// Step 4.1 as the runbook numbers and titles it.
+const (
+	SmokeStep  = "4.1"
+	SmokeTitle = "Run Smoke Tests (5 flows)"
+)
+
+// SmokeCommand is Step 4.1 as a person types it (no build tag: the local
+// platform; add -tags=<env> for another).
+func SmokeCommand() string {
+	return "go test -count=1 -run '" + RunPattern(FlowTests()) + "' ./smoke"
+}
+
 // Flow is one smoke flow of Step 4.1.
 type Flow struct {
 	Name string // the flow, as smoke/<name> and the fault catalogue call it: auth
