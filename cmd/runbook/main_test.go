@@ -11,6 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/phase4"
+	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/postdeploy"
+	"github.com/granter/runbook/smoke"
 )
 
 func TestUsageListsTheActions(t *testing.T) {
@@ -45,4 +49,22 @@ func TestTestsPrintsTheGatePattern(t *testing.T) {
 	assert.Contains(t, out.String(), "TestAuth|")
 	assert.Equal(t, exitcode.Config, dispatch(context.Background(), []string{"tests", "monitor"}, &out, &errOut))
 	assert.Contains(t, errOut.String(), `no gate "monitor": want postdeploy | smoke`)
+}
+
+// Every Phase 4 check and flow named in internal/phase4 has an
+// implementation in postdeploy and smoke, in the same order (this package
+// links both and needs no platform to say so).
+func TestPhase4IsImplemented(t *testing.T) {
+	var checks []string
+	for _, c := range postdeploy.Checks() {
+		require.NotNil(t, c.Run, c.Test)
+		require.NotNil(t, c.Manual, c.Test)
+		checks = append(checks, c.Test)
+	}
+	assert.Equal(t, phase4.CheckTests(), checks)
+	var flows []string
+	for _, f := range smoke.Flows(&target.Target{Env: "local"}, smoke.Options{}) {
+		flows = append(flows, f.Name)
+	}
+	assert.Equal(t, phase4.FlowNames(), flows)
 }
