@@ -2,6 +2,10 @@ package exitcode_test
 
 import (
 	"errors"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/granter/runbook/internal/exitcode"
@@ -43,5 +47,28 @@ func TestRefuse(t *testing.T) {
 	}
 	if want := "rollback refused: no verified backup in runs/x/journal.jsonl"; err.Error() != want {
 		t.Errorf("message: want %q, got %q", want, err.Error())
+	}
+}
+
+// README's "Exit codes" table is for people; it must say what this
+// package says: one row per code, with the class name Name prints.
+func TestReadmeTableMatches(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatalf("reading README.md: %v", err)
+	}
+	row := regexp.MustCompile(`(?m)^\| (\d) \| ([^|]+) \|`)
+	seen := map[int]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		code, _ := strconv.Atoi(m[1])
+		seen[code] = true
+		if got, want := strings.TrimSpace(m[2]), exitcode.Name(code); got != want {
+			t.Errorf("README.md: exit code %d is %q, exitcode.Name says %q", code, got, want)
+		}
+	}
+	for code := exitcode.OK; code <= exitcode.Refused; code++ {
+		if !seen[code] {
+			t.Errorf("README.md: no row for exit code %d (%s)", code, exitcode.Name(code))
+		}
 	}
 }
