@@ -80,12 +80,12 @@ type Check struct {
 
 // impls is how each of phase4.Checks is run, by its test.
 var impls = map[string]Check{
-	"TestLogs":              {Manual: logsManual, Run: (*Checker).logs},
-	"TestNoSQLErrors":       {Manual: sqlManual, Run: (*Checker).sqlErrors},
-	"TestHealthChecks":      {Manual: healthManual, Run: (*Checker).health},
-	"TestCriticalEndpoints": {Manual: spotManual, Run: (*Checker).spotChecks},
-	"TestErrorRate":         {Manual: errorRateManual, Run: (*Checker).errorRate},
-	"TestNoCriticalAlerts":  {Manual: alertsManual, Run: (*Checker).alerts},
+	phase4.Logs.Test:              {Manual: logsManual, Run: (*Checker).logs},
+	phase4.NoSQLErrors.Test:       {Manual: sqlManual, Run: (*Checker).sqlErrors},
+	phase4.HealthChecks.Test:      {Manual: healthManual, Run: (*Checker).health},
+	phase4.CriticalEndpoints.Test: {Manual: spotManual, Run: (*Checker).spotChecks},
+	phase4.ErrorRate.Test:         {Manual: errorRateManual, Run: (*Checker).errorRate},
+	phase4.NoCriticalAlerts.Test:  {Manual: alertsManual, Run: (*Checker).alerts},
 }
 
 // Checks returns phase4.Checks, in the order they run, each with how it

@@ -33,14 +33,17 @@ type Flow struct {
 	Test string // the go test that runs it: TestAuth
 }
 
+// The five flows.
+var (
+	Auth    = Flow{Name: "auth", Test: "TestAuth"}
+	Search  = Flow{Name: "search", Test: "TestSearch"}
+	Scraper = Flow{Name: "scraper", Test: "TestScraper"}
+	IA      = Flow{Name: "ia", Test: "TestIA"}
+	Health  = Flow{Name: "health", Test: "TestHealth"}
+)
+
 // Flows are Step 4.1's "must pass all 5 flows", in the runbook's order.
-var Flows = []Flow{
-	{Name: "auth", Test: "TestAuth"},
-	{Name: "search", Test: "TestSearch"},
-	{Name: "scraper", Test: "TestScraper"},
-	{Name: "ia", Test: "TestIA"},
-	{Name: "health", Test: "TestHealth"},
-}
+var Flows = []Flow{Auth, Search, Scraper, IA, Health}
 
 // FlowNames are the flows' names, in order.
 func FlowNames() []string {
@@ -70,16 +73,19 @@ type Check struct {
 	Class int
 }
 
+// The checks.
+var (
+	Logs              = Check{Step: "4.2", Test: "TestLogs", Title: "Check logs for errors", Class: exitcode.SLO}
+	NoSQLErrors       = Check{Step: "4.2", Test: "TestNoSQLErrors", Title: "No SQL errors in logs", Class: exitcode.SLO}
+	HealthChecks      = Check{Step: "4.3", Test: "TestHealthChecks", Title: "Verify health checks", Class: exitcode.Smoke}
+	CriticalEndpoints = Check{Step: "4.4", Test: "TestCriticalEndpoints", Title: "Spot check critical endpoints", Class: exitcode.Smoke}
+	ErrorRate         = Check{Step: "4.5", Test: "TestErrorRate", Title: "Monitor error rate", Class: exitcode.SLO}
+	NoCriticalAlerts  = Check{Step: "4.5", Test: "TestNoCriticalAlerts", Title: "No critical alerts triggered", Class: exitcode.SLO}
+)
+
 // Checks are Phase 4's checks after the smoke flows, in the order they
 // run.
-var Checks = []Check{
-	{Step: "4.2", Test: "TestLogs", Title: "Check logs for errors", Class: exitcode.SLO},
-	{Step: "4.2", Test: "TestNoSQLErrors", Title: "No SQL errors in logs", Class: exitcode.SLO},
-	{Step: "4.3", Test: "TestHealthChecks", Title: "Verify health checks", Class: exitcode.Smoke},
-	{Step: "4.4", Test: "TestCriticalEndpoints", Title: "Spot check critical endpoints", Class: exitcode.Smoke},
-	{Step: "4.5", Test: "TestErrorRate", Title: "Monitor error rate", Class: exitcode.SLO},
-	{Step: "4.5", Test: "TestNoCriticalAlerts", Title: "No critical alerts triggered", Class: exitcode.SLO},
-}
+var Checks = []Check{Logs, NoSQLErrors, HealthChecks, CriticalEndpoints, ErrorRate, NoCriticalAlerts}
 
 // CheckTests are the checks' tests, in order.
 func CheckTests() []string {
