@@ -254,12 +254,12 @@ func Evaluate(r *Run) Verdict {
 		case "error_rate":
 			evalErrorRate(a, r)
 		case "alerts":
-			evalCount(a, r, journal.KeyAlertsCritical, journal.KeyAlertsCriticalNames, journal.KeyAlertsQuery, "critical alerts", []string{"TestNoCriticalAlerts"},
+			evalCount(a, r, journal.KeyAlertsCritical, journal.KeyAlertsCriticalNames, journal.KeyAlertsQuery, "critical alerts", []string{phase4.NoCriticalAlerts.Test},
 				"alerts.critical in the journal (phase4, monitor) or postdeploy TestNoCriticalAlerts")
 		case "auth":
 			evalAuth(a, r)
 		case "search":
-			if !testEvidence(a, r, "smoke", "TestSearch", true) {
+			if !testEvidence(a, r, "smoke", phase4.Search.Test, true) {
 				a.finish("smoke TestSearch (smoke.json)")
 			} else {
 				a.finish("")
@@ -267,7 +267,7 @@ func Evaluate(r *Run) Verdict {
 		case "endpoints":
 			evalEndpoints(a, r)
 		case "sql":
-			evalCount(a, r, journal.KeySQLErrors, journal.KeySQLErrorsSample, journal.KeyLogsQuery, "SQL errors in the logs", []string{"TestNoSQLErrors"},
+			evalCount(a, r, journal.KeySQLErrors, journal.KeySQLErrorsSample, journal.KeyLogsQuery, "SQL errors in the logs", []string{phase4.NoSQLErrors.Test},
 				"sql.errors in the journal (phase4, monitor) or postdeploy TestNoSQLErrors")
 		case "stable":
 			evalStable(a, r)
@@ -385,8 +385,8 @@ func evalHealth(a acc, r *Run) {
 		}
 		a.add(entryState(e), entrySource(e), "%s", txt)
 	}
-	testEvidence(a, r, "smoke", "TestHealth", true)
-	testEvidence(a, r, "postdeploy", "TestHealthChecks", true)
+	testEvidence(a, r, "smoke", phase4.Health.Test, true)
+	testEvidence(a, r, "postdeploy", phase4.HealthChecks.Test, true)
 	a.finish("smoke TestHealth, postdeploy TestHealthChecks, or journal Steps 3.3 / 4.3")
 }
 
@@ -405,7 +405,7 @@ func evalSmoke(a acc, r *Run) {
 
 func evalAuth(a acc, r *Run) {
 	found := false
-	for _, name := range []string{"TestAuth/register", "TestAuth/login"} {
+	for _, name := range []string{phase4.Auth.Test + "/register", phase4.Auth.Test + "/login"} {
 		if testEvidence(a, r, "smoke", name, false) {
 			found = true
 		} else if r.Gate("smoke") != nil {
@@ -426,7 +426,7 @@ func evalEndpoints(a acc, r *Run) {
 		}
 		a.add(entryState(e), entrySource(e), "%s", txt)
 	}
-	testEvidence(a, r, "postdeploy", "TestCriticalEndpoints", true)
+	testEvidence(a, r, "postdeploy", phase4.CriticalEndpoints.Test, true)
 	a.finish("postdeploy TestCriticalEndpoints or journal Step 4.4 (Data endpoints)")
 }
 
@@ -453,7 +453,7 @@ func evalErrorRate(a acc, r *Run) {
 			a.add(Met, entrySource(e), "error rate %s < %s%s", pct(val), pct(threshold), detail)
 		}
 	}
-	testEvidence(a, r, "postdeploy", "TestErrorRate", true)
+	testEvidence(a, r, "postdeploy", phase4.ErrorRate.Test, true)
 	testEvidence(a, r, "monitor", "TestErrorRate", true)
 	a.finish("error_rate in the journal (Step 4.5, monitor) or postdeploy TestErrorRate")
 }
