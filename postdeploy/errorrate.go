@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/internal/traffic"
@@ -50,8 +51,8 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	tgt := c.Target
 	sel, min, threshold := tgt.Prometheus.Selector, tgt.Thresholds.MinSamples, tgt.Thresholds.ErrorRate
 	win := c.window(time.Now(), MinErrorRateWindow, ErrorRateWindow, ErrorRateWindow)
-	ev.Set("error_rate.threshold", strconv.FormatFloat(threshold, 'g', -1, 64))
-	ev.Set("error_rate.window", win.String())
+	ev.Set(journal.KeyErrorRateThreshold, strconv.FormatFloat(threshold, 'g', -1, 64))
+	ev.Set(journal.KeyErrorRateWindow, win.String())
 	rate, err := mc.ErrorRate(ctx, sel, win, min)
 	if errors.Is(err, metrics.ErrNoData) && !tgt.ReadOnly {
 		need := min - int(rate.Requests)
@@ -65,12 +66,12 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		}
 		rate, err = c.waitForSamples(ctx, mc, sel, win, min)
 	}
-	ev.Set("error_rate.query", rate.Query)
-	ev.Set("error_rate.requests", fmt.Sprintf("%.0f", rate.Requests))
+	ev.Set(journal.KeyErrorRateQuery, rate.Query)
+	ev.Set(journal.KeyErrorRateRequests, fmt.Sprintf("%.0f", rate.Requests))
 	if err != nil {
 		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
 	}
-	ev.Set("error_rate", strconv.FormatFloat(rate.Value, 'g', 6, 64))
+	ev.Set(journal.KeyErrorRate, strconv.FormatFloat(rate.Value, 'g', 6, 64))
 	ev.Logf("%s; %.0f 5xx (%s)", rate.Measurement, rate.Errors, rate.ErrorsQuery)
 	if err := metrics.CheckBelow(rate.Measurement, threshold); err != nil {
 		return fmt.Errorf("%w; %.0f of %.0f requests answered 5xx (%s)", err, rate.Errors, rate.Requests, rate.ErrorsQuery)

@@ -440,7 +440,7 @@ func evalErrorRate(a acc, r *Run) {
 		if t, ok := parseRatio(e.Data[journal.KeyErrorRateThreshold]); ok {
 			threshold = t
 		}
-		detail := evidenceDetail(e, "error_rate.query", "error_rate.window", "error_rate.requests")
+		detail := evidenceDetail(e, journal.KeyErrorRateQuery, journal.KeyErrorRateWindow, journal.KeyErrorRateRequests)
 		val, ok := parseRatio(raw)
 		switch {
 		case !ok:
