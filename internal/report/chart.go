@@ -38,7 +38,7 @@ type chartTick struct {
 
 const (
 	chartWidth  = 1000
-	labelWidth  = 260
+	labelWidth  = 290 // fits "Phase 4: Post-Deployment Validation" in 13px bold
 	rowHeight   = 46
 	chartTop    = 34
 	chartRightM = 20
