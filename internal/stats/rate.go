@@ -68,8 +68,10 @@ type Result struct {
 	// MaxSample would (the observed ratio is too close to the threshold) or
 	// when the counts are not usable (see Reason).
 	Needed int64
-	// Reason says why the counts could not be used (negative, NaN, more
-	// errors than requests, a threshold outside (0, 1)); empty otherwise.
+	// Reason says why the claim cannot be decided whatever the traffic:
+	// counts not usable (negative, NaN, more errors than requests), a
+	// threshold outside (0, 1), a histogram too coarse (QuantileUnder);
+	// empty otherwise.
 	Reason string
 }
 
@@ -133,7 +135,9 @@ func OverThreshold(errors, total, threshold float64) Result {
 
 func decide(name string, claim Claim, x, n, t float64) Result {
 	r := Result{Name: name, Claim: claim, Errors: x, Total: n, Threshold: t, MinSample: MinSample(t), Needed: -1}
-	if r.Reason = countsProblem(x, n); r.Reason == "" && !(t > 0 && t < 1) {
+	if p := countsProblem(x, n); p != "" {
+		r.Reason = "counts not usable: " + p
+	} else if !(t > 0 && t < 1) {
 		r.Reason = fmt.Sprintf("threshold %g is not a ratio in (0, 1)", t)
 	}
 	if r.Reason != "" {
@@ -224,7 +228,7 @@ func (r Result) Describe() string {
 // decide the claim.
 func (r Result) String() string {
 	if r.Reason != "" {
-		return fmt.Sprintf("%s: counts not usable: %s: %s", r.Name, r.Reason, r.Verdict)
+		return fmt.Sprintf("%s: %s: %s", r.Name, r.Reason, r.Verdict)
 	}
 	th := threshold(r.Threshold)
 	var bound string
