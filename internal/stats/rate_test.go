@@ -183,6 +183,12 @@ func TestFractionalCounts(t *testing.T) {
 	if !(lo1 < lo && lo < lo3 && hi1 < hi && hi < hi3) {
 		t.Errorf("2.3/1000.7: bounds [%g, %g] not between those of 2/1000 [%g, %g] and 3/1000 [%g, %g]", lo, hi, lo1, hi1, lo3, hi3)
 	}
+	_, hi0 := Bound(0, 100)
+	lo5, hi5 := Bound(0.5, 100)
+	lo10, hi10 := Bound(1, 100)
+	if !(0 < lo5 && lo5 < lo10 && hi0 < hi5 && hi5 < hi10) {
+		t.Errorf("0.5/100: bounds [%g, %g] not between those of 0/100 [0, %g] and 1/100 [%g, %g]", lo5, hi5, hi0, lo10, hi10)
+	}
 }
 
 func TestFormat(t *testing.T) {
