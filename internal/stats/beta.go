@@ -30,39 +30,19 @@ func betaCF(a, b, x float64) float64 {
 	const (
 		maxIter = 1_000_000
 		eps     = 1e-15
-		tiny    = 1e-300
 	)
 	qab, qap, qam := a+b, a+1, a-1
-	c, d := 1.0, 1-qab*x/qap
-	if math.Abs(d) < tiny {
-		d = tiny
-	}
-	d = 1 / d
+	c, d := 1.0, 1/nonZero(1-qab*x/qap)
 	h := d
 	for m := 1; m <= maxIter; m++ {
 		fm := float64(m)
 		m2 := 2 * fm
-		aa := fm * (b - fm) * x / ((qam + m2) * (a + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
+		// Each iteration takes an even and an odd term of the fraction.
+		even := fm * (b - fm) * x / ((qam + m2) * (a + m2))
+		c, d = nonZero(1+even/c), 1/nonZero(1+even*d)
 		h *= d * c
-		aa = -(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
+		odd := -(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2))
+		c, d = nonZero(1+odd/c), 1/nonZero(1+odd*d)
 		del := d * c
 		h *= del
 		if math.Abs(del-1) < eps {
@@ -70,6 +50,15 @@ func betaCF(a, b, x float64) float64 {
 		}
 	}
 	return h
+}
+
+// nonZero keeps the Lentz method off a division by zero.
+func nonZero(v float64) float64 {
+	const tiny = 1e-300
+	if math.Abs(v) < tiny {
+		return tiny
+	}
+	return v
 }
 
 // betaQuantile is the p such that I_p(a, b) = target, by bisection: I_p is
