@@ -12,10 +12,13 @@ import (
 // bounds together are a 90% two-sided interval.
 const Confidence = 0.95
 
-// MaxSample caps the search for Result.Needed: a ratio that more requests
-// than this would not separate from the threshold is reported as not
-// decidable at that ratio (Needed -1).
+// MaxSample caps the search for Result.Needed: a ratio that neither this
+// many requests nor ten times those observed would separate from the
+// threshold is reported as not decidable at that ratio (Needed -1).
 const MaxSample = 10_000_000
+
+// searchLimit is the largest sample Needed looks at for n observed.
+func searchLimit(n float64) int64 { return max(MaxSample, 10*int64(math.Ceil(n))) }
 
 // Verdict is what the counts show about a claim. The zero value is
 // Inconclusive, so a Result never passes by default.
@@ -64,9 +67,9 @@ type Result struct {
 	MinSample int64
 	Verdict   Verdict
 	// Needed is how many more requests, at the observed ratio, would decide
-	// the claim either way: 0 when decided, -1 when no number up to
-	// MaxSample would (the observed ratio is too close to the threshold) or
-	// when the counts are not usable (see Reason).
+	// the claim either way: 0 when decided, -1 when no sample up to
+	// MaxSample (or ten times Total) would, the observed ratio being too
+	// close to the threshold, or when Reason is set.
 	Needed int64
 	// Reason says why the claim cannot be decided whatever the traffic:
 	// counts not usable (negative, NaN, more errors than requests), a
@@ -168,18 +171,19 @@ func decided(p, n, t float64) bool {
 
 // needed is how many requests beyond n, at ratio p, decide either way: the
 // smallest N with decided(p, N, t), found by doubling and then bisecting
-// (the bounds narrow as N grows at a fixed ratio); -1 past MaxSample.
+// (the bounds narrow as N grows at a fixed ratio); -1 past searchLimit.
 func needed(p, n, t float64) int64 {
 	if p == 0 {
 		return max(MinSample(t)-int64(math.Ceil(n)), 1)
 	}
 	lo := int64(math.Ceil(n)) // not decided
 	hi := max(lo, 1)
+	limit := searchLimit(n)
 	for !decided(p, float64(hi), t) {
-		if hi >= MaxSample {
+		if hi >= limit {
 			return -1
 		}
-		lo, hi = hi, min(2*hi, MaxSample)
+		lo, hi = hi, min(2*hi, limit)
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
@@ -247,7 +251,7 @@ func (r Result) String() string {
 		if r.Needed > 0 {
 			s += fmt.Sprintf(", ~%s more requests needed", count(float64(roundSignificant(r.Needed, 2))))
 		} else {
-			s += fmt.Sprintf(", %s is too close to %s to decide within %s requests", percent(r.Rate), th, count(MaxSample))
+			s += fmt.Sprintf(", %s is too close to %s to decide within %s requests", percent(r.Rate), th, count(float64(searchLimit(r.Total))))
 		}
 	}
 	return s
