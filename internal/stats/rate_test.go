@@ -130,6 +130,7 @@ func TestMinSample(t *testing.T) {
 func TestNeeded(t *testing.T) {
 	for _, c := range []struct{ x, n, t float64 }{
 		{0, 294, 0.001}, {2, 1000, 0.001}, {1, 2000, 0.001}, {12, 1000, 0.01}, {6, 1000, 0.01},
+		{19_900, 20_000_000, 0.001}, // past MaxSample already; about 1e8 more
 	} {
 		r := UnderThreshold(c.x, c.n, c.t)
 		if r.Decided() || r.Needed <= 0 {
