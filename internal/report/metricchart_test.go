@@ -12,15 +12,15 @@ import (
 	"time"
 )
 
-var watchStart = time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC)
+var mcStart = time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC)
 
-func ratio(v float64) string { return fmt.Sprintf("%.2f%%", v*100) }
+func mcRatio(v float64) string { return fmt.Sprintf("%.2f%%", v*100) }
 
-func limit(v float64) *float64 { return &v }
+func mcLimit(v float64) *float64 { return &v }
 
-// svgOK fails the test when the chart is not well-formed XML or holds a
+// mcSVGOK fails the test when the chart is not well-formed XML or holds a
 // coordinate that is not a number.
-func svgOK(t *testing.T, svg string) {
+func mcSVGOK(t *testing.T, svg string) {
 	t.Helper()
 	if !strings.HasPrefix(svg, "<svg ") || !strings.HasSuffix(svg, "</svg>") {
 		t.Errorf("not one <svg> element: %.80q…", svg)
@@ -42,8 +42,8 @@ func svgOK(t *testing.T, svg string) {
 	}
 }
 
-// attr returns the values of attribute name on elements with class.
-func attr(svg, class, name string) []string {
+// mcAttr returns the values of attribute name on elements with class.
+func mcAttr(svg, class, name string) []string {
 	re := regexp.MustCompile(`<[a-z]+ class="` + regexp.QuoteMeta(class) + `"[^>]*? ` + name + `="([^"]*)"`)
 	var out []string
 	for _, m := range re.FindAllStringSubmatch(svg, -1) {
@@ -53,14 +53,14 @@ func attr(svg, class, name string) []string {
 }
 
 func TestMetricChartErrorRate(t *testing.T) {
-	c := MetricChart{Title: "Error rate, all services", Format: ratio, Threshold: limit(0.001)}
+	c := MetricChart{Title: "Error rate, all services", Format: mcRatio, Threshold: mcLimit(0.001)}
 	for i, v := range []float64{0, 0, 0.0002, 0.0015, 0} {
-		c.Points = append(c.Points, MetricPoint{At: watchStart.Add(time.Duration(i) * time.Minute), Value: v, Lo: v / 2, Hi: v + 0.0009, Banded: true})
+		c.Points = append(c.Points, MetricPoint{At: mcStart.Add(time.Duration(i) * time.Minute), Value: v, Lo: v / 2, Hi: v + 0.0009, Banded: true})
 	}
 	svg := MetricChartSVG(c)
-	svgOK(t, svg)
+	mcSVGOK(t, svg)
 
-	th := attr(svg, "threshold", "y1")
+	th := mcAttr(svg, "threshold", "y1")
 	if len(th) != 1 {
 		t.Fatalf("want one threshold line, got %d:\n%s", len(th), svg)
 	}
@@ -71,13 +71,13 @@ func TestMetricChartErrorRate(t *testing.T) {
 	if y <= mcTop || y >= mcBottom {
 		t.Errorf("threshold line at y=%g, outside the plot (%d..%d)", y, mcTop, mcBottom)
 	}
-	if bands := attr(svg, "band", "points"); len(bands) != 1 || len(strings.Fields(bands[0])) != 10 {
+	if bands := mcAttr(svg, "band", "points"); len(bands) != 1 || len(strings.Fields(bands[0])) != 10 {
 		t.Errorf("want one band polygon through 5 upper and 5 lower corners, got %q", bands)
 	}
-	if lines := attr(svg, "value", "points"); len(lines) != 1 || len(strings.Fields(lines[0])) != 5 {
+	if lines := mcAttr(svg, "value", "points"); len(lines) != 1 || len(strings.Fields(lines[0])) != 5 {
 		t.Errorf("want one line through the 5 points, got %q", lines)
 	}
-	if over := attr(svg, "point over", "cx"); len(over) != 1 {
+	if over := mcAttr(svg, "point over", "cx"); len(over) != 1 {
 		t.Errorf("want the one value over 0.10%% marked, got %d marks", len(over))
 	}
 	for _, want := range []string{"limit 0.10%", ">0.00%<", "15:00:00", "15:02:00", "15:04:00 UTC", "shaded: 95% confidence band"} {
@@ -91,9 +91,9 @@ func TestMetricChartEscapes(t *testing.T) {
 	svg := MetricChartSVG(MetricChart{
 		Title:  `p95 <script>alert("x")</script> & "routes"`,
 		Unit:   "<ms>",
-		Points: []MetricPoint{{At: watchStart, Value: 120}, {At: watchStart.Add(time.Minute), Value: 140}},
+		Points: []MetricPoint{{At: mcStart, Value: 120}, {At: mcStart.Add(time.Minute), Value: 140}},
 	})
-	svgOK(t, svg)
+	mcSVGOK(t, svg)
 	if strings.Contains(svg, "<script") || strings.Contains(svg, "<ms>") {
 		t.Errorf("unescaped text in the chart:\n%s", svg)
 	}
@@ -108,7 +108,7 @@ func TestMetricChartDegenerate(t *testing.T) {
 	equal := func(v float64) []MetricPoint {
 		var pts []MetricPoint
 		for i := range 4 {
-			pts = append(pts, MetricPoint{At: watchStart.Add(time.Duration(i) * time.Minute), Value: v})
+			pts = append(pts, MetricPoint{At: mcStart.Add(time.Duration(i) * time.Minute), Value: v})
 		}
 		return pts
 	}
@@ -119,36 +119,36 @@ func TestMetricChartDegenerate(t *testing.T) {
 		lines     int
 		threshold bool
 	}{
-		{"no points", MetricChart{Title: "CPU", Unit: "%", Threshold: limit(70)}, []string{">no data<", "limit 70%"}, 0, true},
+		{"no points", MetricChart{Title: "CPU", Unit: "%", Threshold: mcLimit(70)}, []string{">no data<", "limit 70%"}, 0, true},
 		{"no points, no threshold", MetricChart{Title: "Memory", Unit: "MB"}, []string{">no data<", ">0 MB<"}, 0, false},
-		{"one point", MetricChart{Title: "CPU", Unit: "%", Points: []MetricPoint{{At: watchStart, Value: 38}}},
+		{"one point", MetricChart{Title: "CPU", Unit: "%", Points: []MetricPoint{{At: mcStart, Value: 38}}},
 			[]string{`class="point" cx="271.0"`, "15:00:00 UTC"}, 0, false},
-		{"one banded point", MetricChart{Title: "Error rate", Format: ratio, Threshold: limit(0.001),
-			Points: []MetricPoint{{At: watchStart, Value: 0, Lo: 0, Hi: 0.0102, Banded: true}}},
+		{"one banded point", MetricChart{Title: "Error rate", Format: mcRatio, Threshold: mcLimit(0.001),
+			Points: []MetricPoint{{At: mcStart, Value: 0, Lo: 0, Hi: 0.0102, Banded: true}}},
 			[]string{`class="band"`, "band cut above"}, 0, true},
 		{"all zero", MetricChart{Title: "Connections", Points: equal(0)}, []string{">0<", ">0.5<", ">1<"}, 1, false},
 		{"all equal", MetricChart{Title: "Memory", Unit: "MB", Points: equal(400)}, []string{">0 MB<", ">250 MB<", ">500 MB<"}, 1, false},
-		{"all at one time", MetricChart{Title: "CPU", Points: []MetricPoint{{At: watchStart, Value: 1}, {At: watchStart, Value: 2}}},
+		{"all at one time", MetricChart{Title: "CPU", Points: []MetricPoint{{At: mcStart, Value: 1}, {At: mcStart, Value: 2}}},
 			[]string{"15:00:00 UTC"}, 1, false},
 		{"a gap", MetricChart{Title: "p95", Unit: "ms", Points: []MetricPoint{
-			{At: watchStart, Value: 120}, {At: watchStart.Add(time.Minute), Value: 130},
-			{At: watchStart.Add(2 * time.Minute), Value: math.NaN()},
-			{At: watchStart.Add(3 * time.Minute), Value: 125}, {At: watchStart.Add(4 * time.Minute), Value: 128},
+			{At: mcStart, Value: 120}, {At: mcStart.Add(time.Minute), Value: 130},
+			{At: mcStart.Add(2 * time.Minute), Value: math.NaN()},
+			{At: mcStart.Add(3 * time.Minute), Value: 125}, {At: mcStart.Add(4 * time.Minute), Value: 128},
 		}}, []string{"gaps: no data"}, 2, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			svg := MetricChartSVG(c.c)
-			svgOK(t, svg)
+			mcSVGOK(t, svg)
 			for _, want := range c.want {
 				if !strings.Contains(svg, want) {
 					t.Errorf("chart lacks %q:\n%s", want, svg)
 				}
 			}
-			if got := len(attr(svg, "value", "points")); got != c.lines {
+			if got := len(mcAttr(svg, "value", "points")); got != c.lines {
 				t.Errorf("%d value lines, want %d:\n%s", got, c.lines, svg)
 			}
-			if got := len(attr(svg, "threshold", "y1")) == 1; got != c.threshold {
+			if got := len(mcAttr(svg, "threshold", "y1")) == 1; got != c.threshold {
 				t.Errorf("threshold line drawn: %v, want %v", got, c.threshold)
 			}
 		})
@@ -158,10 +158,10 @@ func TestMetricChartDegenerate(t *testing.T) {
 // Points arrive in any order; the line runs in time order.
 func TestMetricChartSortsPoints(t *testing.T) {
 	svg := MetricChartSVG(MetricChart{Title: "CPU", Points: []MetricPoint{
-		{At: watchStart.Add(2 * time.Minute), Value: 3}, {At: watchStart, Value: 1}, {At: watchStart.Add(time.Minute), Value: 2},
+		{At: mcStart.Add(2 * time.Minute), Value: 3}, {At: mcStart, Value: 1}, {At: mcStart.Add(time.Minute), Value: 2},
 	}})
-	svgOK(t, svg)
-	lines := attr(svg, "value", "points")
+	mcSVGOK(t, svg)
+	lines := mcAttr(svg, "value", "points")
 	if len(lines) != 1 {
 		t.Fatalf("want one line, got %q", lines)
 	}
