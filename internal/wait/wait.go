@@ -27,7 +27,7 @@ type TimeoutError struct {
 	// Err is context.DeadlineExceeded when the wait's own limit passed,
 	// else the cause of the caller's context ending first.
 	Err error
-	// Early says the caller's context ended before the wait's own limit.
+	// Early says the caller cancelled the wait before its limit.
 	Early bool
 }
 
@@ -51,10 +51,14 @@ func (s stopped) Error() string { return s.err.Error() }
 
 // Poll calls check at once and then every interval until it says done,
 // returns an error (returned unchanged), or timeout passes or ctx ends
-// (a *TimeoutError naming name and the last state seen). A look cut short
-// by the deadline does not replace the last state seen with the deadline.
+// (a *TimeoutError naming name and the last state seen). When ctx has an
+// earlier deadline, that is the wait's limit. A look cut short by the
+// deadline does not replace the last state seen with the deadline.
 func Poll(ctx context.Context, name string, interval, timeout time.Duration, check Check) error {
 	start := time.Now()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = time.Until(dl).Round(time.Millisecond)
+	}
 	last := nothingSeen
 	err := kwait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
 		done, seen, err := check(ctx)
@@ -74,7 +78,7 @@ func Poll(ctx context.Context, name string, interval, timeout time.Duration, che
 		return s.err
 	}
 	e := &TimeoutError{Name: name, Timeout: timeout, Waited: time.Since(start), LastSeen: last, Err: context.DeadlineExceeded}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		e.Early, e.Err = true, context.Cause(ctx)
 	}
 	return e

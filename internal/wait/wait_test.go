@@ -70,3 +70,17 @@ func TestPollSaysWhenTheCallerStoppedIt(t *testing.T) {
 	require.Contains(t, err.Error(), "waiting for backend-core healthy: stopped after")
 	require.Contains(t, err.Error(), "of 1m0s: operator interrupt; last seen:")
 }
+
+func TestPollTakesTheCallersEarlierDeadlineAsItsLimit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 40*time.Millisecond)
+	defer cancel()
+	err := wait.Poll(ctx, "job 7 to finish", 5*time.Millisecond, time.Hour, func(context.Context) (bool, string, error) {
+		return false, "running, 3 of 9 pages", nil
+	})
+	var te *wait.TimeoutError
+	require.ErrorAs(t, err, &te)
+	require.False(t, te.Early)
+	require.Less(t, te.Timeout, time.Second)
+	require.Contains(t, err.Error(), "waiting for job 7 to finish: timed out after ")
+	require.Contains(t, err.Error(), "; last seen: running, 3 of 9 pages")
+}
