@@ -15,7 +15,12 @@ import (
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/wait"
 )
+
+// SamplesPoll is how often Step 4.5 measures again while Prometheus has not
+// yet counted the traffic it sent.
+const SamplesPoll = time.Second
 
 func errorRateManual(tgt *target.Target) string {
 	sel := ""
@@ -85,23 +90,26 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 
 // waitForSamples measures again until the window holds min requests or
 // TrafficWait passes (Prometheus counts a request at its next scrape; there
-// is no event to wait on).
+// is no event to wait on). On timeout the error names the query and the
+// requests last counted, and still wraps metrics.ErrNoData.
 func (c *Checker) waitForSamples(ctx context.Context, mc *metrics.Client, sel string, win time.Duration, min int) (metrics.Rate, error) {
-	ctx, cancel := context.WithTimeout(ctx, TrafficWait)
-	defer cancel()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		rate, err := mc.ErrorRate(ctx, sel, win, min)
-		if !errors.Is(err, metrics.ErrNoData) {
-			return rate, err
+	var rate metrics.Rate
+	var noData error
+	name := fmt.Sprintf("Prometheus to count at least %d requests in %s", min, win)
+	err := wait.Poll(ctx, name, SamplesPoll, TrafficWait, func(ctx context.Context) (bool, string, error) {
+		r, err := mc.ErrorRate(ctx, sel, win, min)
+		if errors.Is(err, metrics.ErrNoData) {
+			rate, noData = r, err
+			return false, fmt.Sprintf("%.0f requests (%s)", r.Requests, r.Query), nil
 		}
-		select {
-		case <-ctx.Done():
-			return rate, fmt.Errorf("after sending traffic and waiting %s: %w", TrafficWait, err)
-		case <-tick.C:
-		}
+		rate = r
+		return true, "", err
+	})
+	var te *wait.TimeoutError
+	if errors.As(err, &te) && noData != nil {
+		return rate, fmt.Errorf("after sending traffic: %w: %w", err, noData)
 	}
+	return rate, err
 }
 
 // SendTraffic sends n read-only requests, as users would, round-robin over
