@@ -15,12 +15,8 @@ import (
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
-	"github.com/granter/runbook/internal/wait"
 )
 
-// SamplesPoll is how often Step 4.5 measures again while Prometheus has not
-// yet counted the traffic it sent.
-const SamplesPoll = time.Second
 
 func errorRateManual(tgt *target.Target) string {
 	sel := ""
@@ -72,7 +68,7 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		if terr != nil {
 			return fmt.Errorf("generating traffic for the measurement: %w", terr)
 		}
-		rate, err = c.waitForSamples(ctx, mc, sel, win, min)
+		rate, err = mc.WaitForSamples(ctx, sel, win, min, TrafficWait)
 	}
 	ev.Set("error_rate.query", rate.Query)
 	ev.Set("error_rate.requests", fmt.Sprintf("%.0f", rate.Requests))
@@ -86,30 +82,6 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	}
 	ev.Summarize("error rate %s < %s over %s (%.0f requests)", metrics.Ratio.Format(rate.Value), metrics.Ratio.Format(threshold), win, rate.Requests)
 	return nil
-}
-
-// waitForSamples measures again until the window holds min requests or
-// TrafficWait passes (Prometheus counts a request at its next scrape; there
-// is no event to wait on). On timeout the error names the query and the
-// requests last counted, and still wraps metrics.ErrNoData.
-func (c *Checker) waitForSamples(ctx context.Context, mc *metrics.Client, sel string, win time.Duration, min int) (metrics.Rate, error) {
-	var rate metrics.Rate
-	var noData error
-	name := fmt.Sprintf("Prometheus to count at least %d requests in %s", min, win)
-	err := wait.Poll(ctx, name, SamplesPoll, TrafficWait, func(ctx context.Context) (bool, string, error) {
-		r, err := mc.ErrorRate(ctx, sel, win, min)
-		if errors.Is(err, metrics.ErrNoData) {
-			rate, noData = r, err
-			return false, fmt.Sprintf("%.0f requests (%s)", r.Requests, r.Query), nil
-		}
-		rate = r
-		return true, "", err
-	})
-	var te *wait.TimeoutError
-	if errors.As(err, &te) && noData != nil {
-		return rate, fmt.Errorf("after sending traffic: %w: %w", err, noData)
-	}
-	return rate, err
 }
 
 // SendTraffic sends n read-only requests, as users would, round-robin over
