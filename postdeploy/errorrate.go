@@ -17,7 +17,6 @@ import (
 	"github.com/granter/runbook/internal/target"
 )
 
-
 func errorRateManual(tgt *target.Target) string {
 	sel := ""
 	if tgt.Prometheus != nil {

@@ -108,6 +108,8 @@ func TestRepeatCallsUntilStopped(t *testing.T) {
 	stop()
 	after := n.Load()
 	stop() // a second stop does nothing
-	time.Sleep(20 * time.Millisecond) // no event says "a tick did not happen": look after a while
+	// No event says "a tick did not happen": give a stray ticker time to
+	// misbehave, then look.
+	time.Sleep(20 * time.Millisecond)
 	require.Equal(t, after, n.Load(), "fn was called after stop")
 }
