@@ -17,7 +17,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -91,16 +90,7 @@ func WaitServiceEndpoints(ctx context.Context, cs kubernetes.Interface, ns, name
 	}
 	sel := discoveryv1.LabelServiceName + "=" + name
 	eps := cs.DiscoveryV1().EndpointSlices(ns)
-	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return eps.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return eps.Watch(ctx, o)
-		},
-	}, cs)
+	lw := selected(cs, eps.List, eps.Watch, "", sel)
 	_, err := watchtools.UntilWithSync(ctx, lw, &discoveryv1.EndpointSlice{},
 		func(cache.Store) (bool, error) { return check() },
 		func(watch.Event) (bool, error) { return check() })

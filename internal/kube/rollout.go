@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -148,16 +147,7 @@ func WaitRollout(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 	// Follow the one Deployment: client-go lists, watches, re-watches a
 	// closed watch and lists again on an expired one.
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return dc.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return dc.Watch(ctx, o)
-		},
-	}, cs)
+	lw := selected(cs, dc.List, dc.Watch, sel, "")
 	var result error
 	observe := func(obj any) (bool, error) {
 		got, ok := obj.(*appsv1.Deployment)

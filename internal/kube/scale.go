@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -65,16 +64,7 @@ func WaitNoPods(ctx context.Context, cs kubernetes.Interface, ns, deployment str
 	}
 	what := fmt.Sprintf("no pods left for deployment %s/%s (selector %s)", ns, deployment, sel)
 	pc := cs.CoreV1().Pods(ns)
-	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel.String()
-			return pc.List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel.String()
-			return pc.Watch(ctx, o)
-		},
-	}, cs)
+	lw := selected(cs, pc.List, pc.Watch, "", sel.String())
 	pods := map[string]*corev1.Pod{}
 	listed := false
 	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.Pod{},
