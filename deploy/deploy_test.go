@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,6 +30,7 @@ import (
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/wait"
 	"github.com/granter/runbook/smoke"
 )
 
@@ -271,24 +271,15 @@ func waitErrorsCounted(ctx context.Context) error {
 		return err
 	}
 	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		res, err := mc.Instant(ctx, q)
-		if err != nil {
-			return err
-		}
-		if v, ok := res.Value(); ok && v > 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("Prometheus counted no 5xx within 30s: %s", q)
-		case <-tick.C:
-		}
-	}
+	return wait.Poll(ctx, "Prometheus to count a 5xx ("+q+")", 500*time.Millisecond, 30*time.Second,
+		func(ctx context.Context) (bool, string, error) {
+			res, err := mc.Instant(ctx, q)
+			if err != nil {
+				return false, "", err
+			}
+			v, ok := res.Value()
+			return ok && v > 0, res.String(), nil
+		})
 }
 
 // requireStopped: the run stopped at step with code, the cause in the

@@ -14,6 +14,7 @@ import (
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/wait"
 	"github.com/granter/runbook/postdeploy"
 )
 
@@ -83,22 +84,14 @@ func waitErrorsCounted(ctx context.Context, t *testing.T) {
 	mc, err := metrics.New(tgt.Prometheus.URL)
 	require.NoError(t, err)
 	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		res, err := mc.Instant(ctx, q)
-		require.NoError(t, err)
-		if v, ok := res.Value(); ok && v > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus counted no 5xx within 30s (%s): %s", q, res)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-tick.C:
-		}
-	}
+	err = wait.Poll(ctx, "Prometheus to count a 5xx ("+q+")", 500*time.Millisecond, 30*time.Second,
+		func(ctx context.Context) (bool, string, error) {
+			res, err := mc.Instant(ctx, q)
+			if err != nil {
+				return false, "", err
+			}
+			v, ok := res.Value()
+			return ok && v > 0, res.String(), nil
+		})
+	require.NoError(t, err)
 }
