@@ -24,13 +24,12 @@ import (
 	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/kubelab"
+	"github.com/granter/runbook/fixtures/prom"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
-	"github.com/granter/runbook/internal/wait"
 	"github.com/granter/runbook/smoke"
 )
 
@@ -256,30 +255,11 @@ func TestErrorRateAboveThresholdStopsTheSequence(t *testing.T) {
 					return err
 				}
 			}
-			return waitErrorsCounted(ctx)
+			return prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector)
 		},
 	}})
 	requireStopped(t, res, "4.5", exitcode.SLO, "TestErrorRate", "above threshold 0.10%", "answered 5xx")
 	assert.Contains(t, res.out, "next:    make rollback ENV=local")
-}
-
-// waitErrorsCounted waits until Prometheus has scraped a 5xx (every second
-// locally).
-func waitErrorsCounted(ctx context.Context) error {
-	mc, err := metrics.New(tgt.Prometheus.URL)
-	if err != nil {
-		return err
-	}
-	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
-	return wait.Poll(ctx, "Prometheus to count a 5xx ("+q+")", 500*time.Millisecond, 30*time.Second,
-		func(ctx context.Context) (bool, string, error) {
-			res, err := mc.Instant(ctx, q)
-			if err != nil {
-				return false, "", err
-			}
-			v, ok := res.Value()
-			return ok && v > 0, res.String(), nil
-		})
 }
 
 // requireStopped: the run stopped at step with code, the cause in the

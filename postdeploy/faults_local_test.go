@@ -11,10 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/faults"
+	"github.com/granter/runbook/fixtures/prom"
 	"github.com/granter/runbook/internal/httpcheck"
-	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
-	"github.com/granter/runbook/internal/wait"
 	"github.com/granter/runbook/postdeploy"
 )
 
@@ -74,24 +73,5 @@ func dataServiceUsers(ctx context.Context, t *testing.T) {
 		_, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=fault-proof", nil, 0, nil)
 		require.NoError(t, err)
 	}
-	waitErrorsCounted(ctx, t)
-}
-
-// waitErrorsCounted waits until Prometheus has scraped at least one 5xx in
-// the last minute (it scrapes every second locally).
-func waitErrorsCounted(ctx context.Context, t *testing.T) {
-	t.Helper()
-	mc, err := metrics.New(tgt.Prometheus.URL)
-	require.NoError(t, err)
-	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
-	err = wait.Poll(ctx, "Prometheus to count a 5xx ("+q+")", 500*time.Millisecond, 30*time.Second,
-		func(ctx context.Context) (bool, string, error) {
-			res, err := mc.Instant(ctx, q)
-			if err != nil {
-				return false, "", err
-			}
-			v, ok := res.Value()
-			return ok && v > 0, res.String(), nil
-		})
-	require.NoError(t, err)
+	require.NoError(t, prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector))
 }
