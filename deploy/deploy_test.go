@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,10 +24,10 @@ import (
 	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/kubelab"
+	"github.com/granter/runbook/fixtures/prom"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke"
@@ -256,39 +255,11 @@ func TestErrorRateAboveThresholdStopsTheSequence(t *testing.T) {
 					return err
 				}
 			}
-			return waitErrorsCounted(ctx)
+			return prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector)
 		},
 	}})
 	requireStopped(t, res, "4.5", exitcode.SLO, "TestErrorRate", "above threshold 0.10%", "answered 5xx")
 	assert.Contains(t, res.out, "next:    make rollback ENV=local")
-}
-
-// waitErrorsCounted waits until Prometheus has scraped a 5xx (every second
-// locally).
-func waitErrorsCounted(ctx context.Context) error {
-	mc, err := metrics.New(tgt.Prometheus.URL)
-	if err != nil {
-		return err
-	}
-	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		res, err := mc.Instant(ctx, q)
-		if err != nil {
-			return err
-		}
-		if v, ok := res.Value(); ok && v > 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("Prometheus counted no 5xx within 30s: %s", q)
-		case <-tick.C:
-		}
-	}
 }
 
 // requireStopped: the run stopped at step with code, the cause in the

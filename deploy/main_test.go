@@ -5,10 +5,8 @@ package deploy_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +25,7 @@ import (
 	"github.com/granter/runbook/fixtures/kubelab"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
+	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/target"
@@ -168,8 +167,7 @@ func reset(t *testing.T) {
 	}
 	for _, d := range kubelab.Deployments {
 		require.NoError(t, kube.WaitRollout(ctx, cs, ns, d))
-		svc, _ := tgt.Service(d)
-		waitVersion(t, ctx, svc.URL, granter.V1)
+		waitVersion(t, ctx, d, granter.V1)
 	}
 	require.NoError(t, env.Platform.Reset(ctx))
 	require.NoError(t, env.BridgeErr())
@@ -193,33 +191,17 @@ func setProgressDeadline(ctx context.Context, name string, seconds int32) error 
 	})
 }
 
-// waitVersion waits until url/health answers healthy at version (the
-// bridge restarts a service shortly after its rollout completes).
-func waitVersion(t *testing.T, ctx context.Context, url, version string) {
+// waitVersion waits until the service's health check answers healthy at
+// version (the bridge restarts a service shortly after its rollout
+// completes).
+func waitVersion(t *testing.T, ctx context.Context, service, version string) {
 	t.Helper()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	last := ""
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			last = err.Error()
-		} else {
-			var body struct{ Status, Version string }
-			_ = json.NewDecoder(resp.Body).Decode(&body)
-			resp.Body.Close()
-			last = fmt.Sprintf("%d %s %s", resp.StatusCode, body.Status, body.Version)
-			if resp.StatusCode == http.StatusOK && body.Version == version {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s/health: want 200 at %s, last seen: %s", url, version, last)
-		case <-tick.C:
-		}
-	}
+	c, err := httpcheck.ForService(tgt, service)
+	require.NoError(t, err)
+	svc, _ := tgt.Service(service)
+	_, h, err := c.WaitHealthy(ctx, svc.Health, version, time.Minute, nil)
+	require.NoError(t, err)
+	require.Equal(t, version, h.Version, "%s: the health answer must say its version", service)
 }
 
 // stepIDs are the journal's steps, in order.

@@ -20,6 +20,7 @@ import (
 	"github.com/granter/runbook/internal/pgbackup"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/wait"
 )
 
 // Deadlines of Phase 1.
@@ -33,6 +34,9 @@ const (
 	DrainSlack = time.Minute
 	// DBTimeout bounds one database connection and query.
 	DBTimeout = 10 * time.Second
+	// SessionsPoll is how often Step 1.4 reads pg_stat_activity again while
+	// sessions are busy.
+	SessionsPoll = 500 * time.Millisecond
 )
 
 // Drained are the deployments Step 1.3 scales to 0.
@@ -346,13 +350,17 @@ func sessionsStep(tgt *target.Target) Step {
 			dbName(tgt), dbHost(tgt), strings.Join(Drained, ", "), tgt.Thresholds.DrainGrace),
 		Class: exitcode.Deploy, Timeout: tgt.Thresholds.DrainGrace + time.Minute,
 		Run: func(ctx context.Context, s *State, r *Record) error {
-			deadline := time.Now().Add(s.Target.Thresholds.DrainGrace)
-			tick := time.NewTicker(500 * time.Millisecond)
-			defer tick.Stop()
-			for waited := false; ; waited = true {
+			grace := s.Target.Thresholds.DrainGrace
+			name := fmt.Sprintf("no session running a query or holding a transaction open on %s before the migrations (thresholds.drainGrace)", dbName(s.Target))
+			waited := false
+			// pg_stat_activity has no change feed: read it again shortly.
+			return wait.Poll(ctx, name, SessionsPoll, grace, func(ctx context.Context) (bool, string, error) {
 				sessions, err := Sessions(ctx, s.Target)
 				if err != nil {
-					return err
+					if ctx.Err() != nil {
+						return false, "", nil // the deadline cut the read short
+					}
+					return false, "", err
 				}
 				var drained, busy, idle []Session
 				for _, ses := range sessions {
@@ -370,36 +378,28 @@ func sessionsStep(tgt *target.Target) Step {
 				r.Set("sessions.busy", fmt.Sprint(len(busy)))
 				r.Set("sessions.drained", fmt.Sprint(len(drained)))
 				if len(drained) > 0 {
-					return fmt.Errorf("%d sessions of the drained %s are still on %s, expected none (its pods are gone: a process outside the cluster, or a pool behind a proxy?):\n  %s",
+					return false, "", fmt.Errorf("%d sessions of the drained %s are still on %s, expected none (its pods are gone: a process outside the cluster, or a pool behind a proxy?):\n  %s",
 						len(drained), strings.Join(Drained, ", "), dbName(s.Target), strings.Join(strs(drained), "\n  "))
 				}
-				if len(busy) == 0 {
-					if waited {
-						r.Logf("the busy sessions ended")
+				if len(busy) > 0 {
+					if !waited {
+						r.Logf("%d sessions are running a query or holding a transaction open; waiting up to %s for them to end:\n  %s",
+							len(busy), grace, strings.Join(strs(busy), "\n  "))
 					}
-					r.Set("sessions.idle", fmt.Sprint(len(idle)))
-					r.Resultf("no session of %s and none busy on %s; %d idle sessions of the services the runbook keeps running (%s)",
-						strings.Join(Drained, ", "), dbName(s.Target), len(idle), byApp(idle))
-					if len(idle) > 0 && noAppNames(idle) {
-						r.Logf("note: these sessions carry no application_name, so Step 1.4 cannot tell whose they are; set application_name=<service> in each service's DATABASE_URL to name them")
-					}
-					return nil
+					waited = true
+					return false, fmt.Sprintf("%d sessions still busy, expected none:\n  %s", len(busy), strings.Join(strs(busy), "\n  ")), nil
 				}
-				if !waited {
-					r.Logf("%d sessions are running a query or holding a transaction open; waiting up to %s for them to end:\n  %s",
-						len(busy), s.Target.Thresholds.DrainGrace, strings.Join(strs(busy), "\n  "))
+				if waited {
+					r.Logf("the busy sessions ended")
 				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("%d sessions still run a query or hold a transaction open on %s after %s, expected none before the migrations:\n  %s",
-						len(busy), dbName(s.Target), s.Target.Thresholds.DrainGrace, strings.Join(strs(busy), "\n  "))
+				r.Set("sessions.idle", fmt.Sprint(len(idle)))
+				r.Resultf("no session of %s and none busy on %s; %d idle sessions of the services the runbook keeps running (%s)",
+					strings.Join(Drained, ", "), dbName(s.Target), len(idle), byApp(idle))
+				if len(idle) > 0 && noAppNames(idle) {
+					r.Logf("note: these sessions carry no application_name, so Step 1.4 cannot tell whose they are; set application_name=<service> in each service's DATABASE_URL to name them")
 				}
-				// pg_stat_activity has no change feed: read it again shortly.
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-tick.C:
-				}
-			}
+				return true, "", nil
+			})
 		},
 	}
 }

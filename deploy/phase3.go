@@ -2,10 +2,8 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +18,6 @@ import (
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
-	"github.com/granter/runbook/postdeploy"
 )
 
 // Deadlines of Phase 3 (the rollout's is thresholds.rolloutTimeout, the
@@ -218,41 +215,20 @@ func healthStep(tgt *target.Target, svc target.Service, version, id string) Step
 			if err != nil {
 				return err
 			}
-			hctx, cancel := context.WithTimeout(ctx, HealthTimeout)
-			defer cancel()
 			start := time.Now()
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			lastSeen := ""
-			for attempt := 1; ; attempt++ {
-				resp, err := cl.Get(hctx, svc.Health, http.StatusOK)
-				var body postdeploy.HealthBody
-				switch {
-				case err != nil:
-					lastSeen = err.Error()
-				case json.Unmarshal(resp.Body, &body) != nil:
-					lastSeen = resp.Errorf("the body is not JSON").Error()
-				default:
-					if p := body.Problem(s.Version); p != "" {
-						lastSeen = resp.Errorf("%s", p).Error()
-					} else {
-						r.Set("url", resp.URL)
-						r.Set("status", fmt.Sprint(resp.Status))
-						r.Set("body", resp.Excerpt())
-						r.Resultf("%s -> %d %s after %s", resp.URL, resp.Status, resp.Excerpt(), short(time.Since(start)))
-						return nil
-					}
-				}
+			resp, _, err := cl.WaitHealthy(ctx, svc.Health, s.Version, HealthTimeout, func(attempt int, seen string) {
 				if attempt == 1 || attempt%10 == 0 {
-					r.Logf("not healthy yet (%s): %s", short(time.Since(start)), lastSeen)
+					r.Logf("not healthy yet (%s): %s", short(time.Since(start)), seen)
 				}
-				// The service answers on its own schedule; ask again shortly.
-				select {
-				case <-hctx.Done():
-					return fmt.Errorf("%s%s did not answer 200 healthy at %s within %s; last seen: %s", svc.URL, svc.Health, s.Version, HealthTimeout, lastSeen)
-				case <-tick.C:
-				}
+			})
+			if err != nil {
+				return err
 			}
+			r.Set("url", resp.URL)
+			r.Set("status", fmt.Sprint(resp.Status))
+			r.Set("body", resp.Excerpt())
+			r.Resultf("%s -> %d %s after %s", resp.URL, resp.Status, resp.Excerpt(), short(time.Since(start)))
+			return nil
 		},
 	}
 }

@@ -15,37 +15,6 @@ import (
 	"github.com/granter/runbook/internal/target"
 )
 
-// HealthBody is a /health answer: {"status":"healthy","services":{"database":"up","api":"up"}},
-// with version and service where the service says them.
-type HealthBody struct {
-	Status   string `json:"status"`
-	Services *struct {
-		Database string `json:"database"`
-		API      string `json:"api"`
-	} `json:"services"`
-	Version string `json:"version"`
-	Service string `json:"service"`
-}
-
-// Problem says what is wrong with the answer, "" when it is the runbook's
-// healthy answer and, when version is given and the answer carries one, at
-// that version.
-func (b HealthBody) Problem(version string) string {
-	switch {
-	case b.Status != "healthy":
-		return fmt.Sprintf("status %q, want \"healthy\"", b.Status)
-	case b.Services == nil:
-		return `no "services" object, want {"database":"up","api":"up"}`
-	case b.Services.Database != "up":
-		return fmt.Sprintf("services.database %q, want \"up\"", b.Services.Database)
-	case b.Services.API != "up":
-		return fmt.Sprintf("services.api %q, want \"up\"", b.Services.API)
-	case version != "" && b.Version != "" && b.Version != version:
-		return fmt.Sprintf("version %q, want %q (the release just deployed)", b.Version, version)
-	}
-	return ""
-}
-
 func healthManual(tgt *target.Target) string {
 	var parts []string
 	for _, s := range tgt.Services {
@@ -65,18 +34,13 @@ func (c *Checker) health(ctx context.Context, ev *Evidence) error {
 			errs = append(errs, err)
 			continue
 		}
-		var body HealthBody
-		resp, err := cl.GetJSON(ctx, svc.Health, http.StatusOK, &body)
+		resp, _, err := cl.CheckHealth(ctx, svc.Health, c.Target.Version)
 		if resp != nil {
 			urls = append(urls, resp.URL)
 			statuses = append(statuses, fmt.Sprint(resp.Status))
 		}
 		if err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		if p := body.Problem(c.Target.Version); p != "" {
-			errs = append(errs, resp.Errorf("%s", p))
 			continue
 		}
 		ev.Logf("%s -> %d %s", resp.URL, resp.Status, resp.Excerpt())
@@ -193,16 +157,12 @@ func (c *Checker) spotChecks(ctx context.Context, ev *Evidence) (err error) {
 	ev.Logf("GET %s -> %d, %d results", resp.URL, resp.Status, len(page.Results))
 
 	svc, _ := c.Target.Service(target.BackendCore)
-	var hb HealthBody
-	resp, err = api.GetJSON(ctx, svc.Health, http.StatusOK, &hb)
+	resp, _, err = api.CheckHealth(ctx, svc.Health, c.Target.Version)
 	if resp != nil {
 		seen = append(seen, fmt.Sprintf("GET %s %d", svc.Health, resp.Status))
 	}
 	if err != nil {
 		return err
-	}
-	if p := hb.Problem(c.Target.Version); p != "" {
-		return resp.Errorf("%s", p)
 	}
 	ev.Logf("GET %s -> %d %s", resp.URL, resp.Status, resp.Excerpt())
 	ev.Summarize("%s", strings.Join(seen, "; "))

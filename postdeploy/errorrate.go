@@ -64,7 +64,7 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		if terr != nil {
 			return fmt.Errorf("generating traffic for the measurement: %w", terr)
 		}
-		rate, err = c.waitForSamples(ctx, mc, sel, win, min)
+		rate, err = mc.WaitForSamples(ctx, sel, win, min, TrafficWait)
 	}
 	ev.Set(journal.KeyErrorRateQuery, rate.Query)
 	ev.Set(journal.KeyErrorRateRequests, fmt.Sprintf("%.0f", rate.Requests))
@@ -78,27 +78,6 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	}
 	ev.Summarize("error rate %s < %s over %s (%.0f requests)", metrics.Ratio.Format(rate.Value), metrics.Ratio.Format(threshold), win, rate.Requests)
 	return nil
-}
-
-// waitForSamples measures again until the window holds min requests or
-// TrafficWait passes (Prometheus counts a request at its next scrape; there
-// is no event to wait on).
-func (c *Checker) waitForSamples(ctx context.Context, mc *metrics.Client, sel string, win time.Duration, min int) (metrics.Rate, error) {
-	ctx, cancel := context.WithTimeout(ctx, TrafficWait)
-	defer cancel()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		rate, err := mc.ErrorRate(ctx, sel, win, min)
-		if !errors.Is(err, metrics.ErrNoData) {
-			return rate, err
-		}
-		select {
-		case <-ctx.Done():
-			return rate, fmt.Errorf("after sending traffic and waiting %s: %w", TrafficWait, err)
-		case <-tick.C:
-		}
-	}
 }
 
 // SendTraffic sends n read-only requests, as users would (internal/traffic).

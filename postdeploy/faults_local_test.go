@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/faults"
+	"github.com/granter/runbook/fixtures/prom"
 	"github.com/granter/runbook/internal/httpcheck"
-	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/postdeploy"
 )
@@ -73,32 +73,5 @@ func dataServiceUsers(ctx context.Context, t *testing.T) {
 		_, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=fault-proof", nil, 0, nil)
 		require.NoError(t, err)
 	}
-	waitErrorsCounted(ctx, t)
-}
-
-// waitErrorsCounted waits until Prometheus has scraped at least one 5xx in
-// the last minute (it scrapes every second locally).
-func waitErrorsCounted(ctx context.Context, t *testing.T) {
-	t.Helper()
-	mc, err := metrics.New(tgt.Prometheus.URL)
-	require.NoError(t, err)
-	q := metrics.ErrorCountExpr(tgt.Prometheus.Selector, time.Minute)
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		res, err := mc.Instant(ctx, q)
-		require.NoError(t, err)
-		if v, ok := res.Value(); ok && v > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus counted no 5xx within 30s (%s): %s", q, res)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-tick.C:
-		}
-	}
+	require.NoError(t, prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector))
 }

@@ -4,7 +4,6 @@ package rollback_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"strings"
 	"sync"
@@ -50,22 +49,9 @@ func withTraffic(t *testing.T, window time.Duration) (prom *metrics.Client, stop
 	case <-filled.C:
 	case <-ctx.Done():
 	}
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_, err := prom.ErrorRate(ctx, tgt.Prometheus.Selector, window, tgt.Thresholds.MinSamples)
-		if !errors.Is(err, metrics.ErrNoData) && err != nil {
-			require.NoError(t, err)
-		}
-		if err == nil {
-			return prom, stop
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("Prometheus never counted %d requests over %s: %v", tgt.Thresholds.MinSamples, window, err)
-		case <-tick.C:
-		}
-	}
+	_, err = prom.WaitForSamples(ctx, tgt.Prometheus.Selector, window, tgt.Thresholds.MinSamples, time.Minute)
+	require.NoError(t, err)
+	return prom, stop
 }
 
 // The rollback drill (`make local-drill`): the broken v2.0.1 goes through

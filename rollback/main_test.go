@@ -4,7 +4,6 @@ package rollback_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/localenv"
+	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
@@ -125,32 +125,12 @@ func dropSetAside(t testing.TB) {
 // bridge restarts services when it sees a rollout complete, asynchronously.
 func waitVersion(t testing.TB, service, version string) {
 	t.Helper()
+	c, err := httpcheck.ForService(tgt, service)
+	require.NoError(t, err)
 	svc, _ := tgt.Service(service)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	last := ""
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, svc.URL+"/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			last = err.Error()
-		} else {
-			var body struct{ Version string }
-			_ = json.NewDecoder(resp.Body).Decode(&body)
-			resp.Body.Close()
-			last = fmt.Sprintf("%d at version %q", resp.StatusCode, body.Version)
-			if resp.StatusCode == http.StatusOK && body.Version == version {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s %s/health: want 200 at %s, last seen: %s", service, svc.URL, version, last)
-		case <-tick.C:
-		}
-	}
+	_, h, err := c.WaitHealthy(context.Background(), svc.Health, version, 30*time.Second, nil)
+	require.NoError(t, err)
+	require.Equal(t, version, h.Version, "%s: the health answer must say its version", service)
 }
 
 // deployment is a local deployment as deploy records it: the run

@@ -53,7 +53,7 @@ var faultCases = []faultCase{
 
 	{faults.ScraperSkipLastPage, "scraper", "every_page_fetched", []string{"fetched 5 pages (pages_fetched 5), the listing has 6", "missing: http://", "page=6"}},
 	{faults.ScraperDuplicateStore, "scraper", "every_grant_stored_once", []string{"stored exactly once", "60 refs stored more than once"}},
-	{faults.ScraperJobStuck, "scraper", "job_completes", []string{"not finished after", "(smoke.jobTimeout); last state seen: status=running"}},
+	{faults.ScraperJobStuck, "scraper", "job_completes", []string{"to finish (smoke.jobTimeout): timed out after", "; last seen: status=running"}},
 	{faults.ScraperListingDown, "scraper", "read_listing", []string{"reading the listing", "listing GET http://", "status 503, want 200"}},
 
 	{faults.IAWrongAmount, "ia", "extract_ai", []string{"ai extractor", "amount 25000000, want 250000"}},

@@ -20,6 +20,12 @@
 //   - *DecodeError: the body is not the JSON the contract gives.
 //   - *ContentError: the JSON decoded but a value is wrong (Response.Errorf).
 //
+// A /health answer is one type, Health, with one verdict (Problem): status
+// "healthy", services database and api (and any other listed) "up", and
+// the expected version when the answer says one. CheckHealth asks once
+// (preflight, postdeploy); WaitHealthy asks until that answer or its
+// timeout (Phase 3, rollback Step 5), through internal/wait.
+//
 // Messages never contain an Authorization header, a bearer token, a
 // password or any target secret: bodies are excerpted to 300 characters and
 // passed through target.Redact, the client's own secrets (AddSecret) and a

@@ -17,7 +17,10 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // CheckSecretKeys checks that Secret ns/secret has every key, non-empty
@@ -55,7 +58,7 @@ func CheckSecretKeys(ctx context.Context, cs kubernetes.Interface, ns, secret st
 // and has at least one ready endpoint in its EndpointSlices ("All services
 // healthy" as the load balancer sees them). It returns *EndpointsError.
 func CheckServiceEndpoints(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
-	e, _, err := endpointsState(ctx, cs, ns, name)
+	e, err := endpointsState(ctx, cs, ns, name)
 	if err != nil {
 		return err
 	}
@@ -65,62 +68,57 @@ func CheckServiceEndpoints(ctx context.Context, cs kubernetes.Interface, ns, nam
 	return nil
 }
 
-// WaitServiceEndpoints waits until CheckServiceEndpoints passes, following
-// a watch on the Service's EndpointSlices (they lag a rollout slightly).
-// On ctx end it returns a *WaitError whose Seen is the last check failure.
+// WaitServiceEndpoints waits until CheckServiceEndpoints passes, checking
+// again on every change of the Service's EndpointSlices (they lag a rollout
+// slightly), followed with client-go's watchtools.UntilWithSync. On ctx end
+// it returns a *WaitError whose Seen is the last check failure.
 func WaitServiceEndpoints(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
 	what := fmt.Sprintf("a ready endpoint of service %s/%s", ns, name)
 	last := "nothing yet"
-	for {
-		e, rv, err := endpointsState(ctx, cs, ns, name)
+	check := func() (bool, error) {
+		e, err := endpointsState(ctx, cs, ns, name)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return &WaitError{What: what, Seen: last, Err: ctx.Err()}
+			return false, nil // reported as the timeout below
 		case err != nil:
-			return err
-		case e == nil:
-			return nil
+			return false, err
+		case e != nil:
+			last = e.Error()
+			return false, nil
 		}
-		last = e.Error()
-		w, err := cs.DiscoveryV1().EndpointSlices(ns).Watch(ctx, metav1.ListOptions{
-			LabelSelector: discoveryv1.LabelServiceName + "=" + name, ResourceVersion: rv,
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return &WaitError{What: what, Seen: last, Err: ctx.Err()}
-			}
-			return fmt.Errorf("wait for %s: %w", what, err)
-		}
-		select {
-		case <-w.ResultChan(): // a change (or a closed watch): check again
-		case <-ctx.Done():
-		}
-		w.Stop()
-		if ctx.Err() != nil {
-			return &WaitError{What: what, Seen: last, Err: ctx.Err()}
-		}
+		return true, nil
 	}
+	sel := discoveryv1.LabelServiceName + "=" + name
+	eps := cs.DiscoveryV1().EndpointSlices(ns)
+	lw := selected(cs, eps.List, eps.Watch, "", sel)
+	_, err := watchtools.UntilWithSync(ctx, lw, &discoveryv1.EndpointSlice{},
+		func(cache.Store) (bool, error) { return check() },
+		func(watch.Event) (bool, error) { return check() })
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return &WaitError{What: what, Seen: last, Err: ctx.Err()}
+	}
+	return fmt.Errorf("wait for %s: %w", what, err)
 }
 
 // endpointsState returns nil when the service has a ready endpoint, else
-// the reason; rv is the EndpointSlice list's resourceVersion.
-func endpointsState(ctx context.Context, cs kubernetes.Interface, ns, name string) (_ *EndpointsError, rv string, _ error) {
-	// List first: its resourceVersion is where a watch resumes, whatever the
-	// verdict.
+// the reason.
+func endpointsState(ctx context.Context, cs kubernetes.Interface, ns, name string) (*EndpointsError, error) {
 	list, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
 	if err != nil {
-		return nil, "", fmt.Errorf("endpointslices of service %s/%s: %w", ns, name, err)
+		return nil, fmt.Errorf("endpointslices of service %s/%s: %w", ns, name, err)
 	}
-	rv = list.ResourceVersion
 	svc, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return &EndpointsError{Namespace: ns, Service: name, Reason: "service not found"}, rv, nil
+		return &EndpointsError{Namespace: ns, Service: name, Reason: "service not found"}, nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("service %s/%s: %w", ns, name, err)
+		return nil, fmt.Errorf("service %s/%s: %w", ns, name, err)
 	}
 	if len(svc.Spec.Selector) == 0 {
-		return &EndpointsError{Namespace: ns, Service: name, Reason: "service has no selector, so no managed endpoints"}, rv, nil
+		return &EndpointsError{Namespace: ns, Service: name, Reason: "service has no selector, so no managed endpoints"}, nil
 	}
 	e := &EndpointsError{Namespace: ns, Service: name, Slices: len(list.Items)}
 	for _, s := range list.Items {
@@ -133,9 +131,9 @@ func endpointsState(ctx context.Context, cs kubernetes.Interface, ns, name strin
 		}
 	}
 	if e.Ready == 0 {
-		return e, rv, nil
+		return e, nil
 	}
-	return nil, rv, nil
+	return nil, nil
 }
 
 // CheckIngress checks Ingress ns/name for each host ("Routing rules

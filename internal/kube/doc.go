@@ -8,7 +8,7 @@
 // CheckServiceEndpoints, CheckIngress, CheckProbes).
 //
 // Every call takes a context with the deadline of its runbook step; waits
-// follow watches, not sleeps. Errors are typed and print what was expected
+// follow watches (client-go's watchtools.UntilWithSync), not sleeps. Errors are typed and print what was expected
 // and what was seen, with the namespace/name and, for rollouts, the
 // condition reason and message and the waiting reasons of the new pods.
 // Secret values are never read into errors or logs.

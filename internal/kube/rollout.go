@@ -10,11 +10,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // RevisionAnnotation is the annotation the Deployment controller puts on a
@@ -104,9 +105,9 @@ func awaited(d *appsv1.Deployment) string {
 // the Deployment's latest generation is observed, every replica is updated,
 // the old ones are gone and the updated ones are available. A Progressing
 // condition with reason ProgressDeadlineExceeded fails at once with the
-// condition's message. It follows a watch on that one Deployment (field
-// selector metadata.name, from the resourceVersion of an initial Get) and
-// re-establishes the watch when the server closes it. When ctx ends first it
+// condition's message. It follows that one Deployment (field selector
+// metadata.name) with client-go's watchtools.UntilWithSync, which watches
+// again when the server closes the watch and lists again when it expires. When ctx ends first it
 // returns a *RolloutError with Reason "Timeout", what was awaited and the
 // last status seen; failures carry the newest ReplicaSet's pod problems.
 func WaitRollout(ctx context.Context, cs kubernetes.Interface, ns, name string, opts ...RolloutOption) error {
@@ -143,88 +144,47 @@ func WaitRollout(ctx context.Context, cs kubernetes.Interface, ns, name string, 
 	if done, err := check(d); done {
 		return err
 	}
-	rv := d.ResourceVersion
+	// Follow the one Deployment: client-go lists, watches, re-watches a
+	// closed watch and lists again on an expired one.
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	for {
-		w, err := dc.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: rv, AllowWatchBookmarks: true})
-		if err != nil {
-			if ctx.Err() != nil {
-				return rolloutFailure(ctx, cs, d, "Timeout", ctx.Err().Error(), start, ctx.Err())
-			}
-			return fmt.Errorf("rollout status deployment %s/%s: watch: %w", ns, name, err)
+	lw := selected(cs, dc.List, dc.Watch, sel, "")
+	var result error
+	observe := func(obj any) (bool, error) {
+		got, ok := obj.(*appsv1.Deployment)
+		if !ok {
+			return false, fmt.Errorf("rollout status deployment %s/%s: unexpected object %T", ns, name, obj)
 		}
-		done, resync, err := followRollout(ctx, w, &d, &rv, check)
-		w.Stop()
-		switch {
-		case done:
-			return err
-		case ctx.Err() != nil:
-			return rolloutFailure(ctx, cs, d, "Timeout", ctx.Err().Error(), start, ctx.Err())
-		case err != nil:
-			return fmt.Errorf("rollout status deployment %s/%s: %w", ns, name, err)
-		case resync:
-			// Our resourceVersion is too old to watch from: Get again.
-			if d, err = dc.Get(ctx, name, metav1.GetOptions{}); err != nil {
-				if ctx.Err() != nil {
-					continue // reported as a timeout above
-				}
-				return fmt.Errorf("rollout status deployment %s/%s: %w", ns, name, err)
-			}
-			rv = d.ResourceVersion
-			if done, err := check(d); done {
-				return err
-			}
-		}
-		// Otherwise the server closed the watch: watch again from rv.
+		d = got
+		done, err := check(got)
+		result = err
+		return done, nil
 	}
-}
-
-// followRollout reads one watch until the rollout is decided, the watch
-// closes (resync=false) or expires (resync=true), or ctx ends.
-func followRollout(ctx context.Context, w watch.Interface, d **appsv1.Deployment, rv *string,
-	check func(*appsv1.Deployment) (bool, error)) (done, resync bool, err error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return false, false, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return false, false, nil
+	_, err = watchtools.UntilWithSync(ctx, lw, &appsv1.Deployment{},
+		func(store cache.Store) (bool, error) {
+			obj, exists, err := store.GetByKey(ns + "/" + name)
+			if err != nil || !exists {
+				return false, err // deleted since the Get: the watch says so
 			}
+			return observe(obj)
+		},
+		func(ev watch.Event) (bool, error) {
 			switch ev.Type {
 			case watch.Added, watch.Modified:
-				obj, ok := ev.Object.(*appsv1.Deployment)
-				if !ok {
-					return false, false, fmt.Errorf("watch: unexpected object %T", ev.Object)
-				}
-				*d, *rv = obj, obj.ResourceVersion
-				if done, err := check(obj); done {
-					return true, false, err
-				}
-			case watch.Bookmark:
-				if m, err := metaAccessor(ev.Object); err == nil {
-					*rv = m.GetResourceVersion()
-				}
+				return observe(ev.Object)
 			case watch.Deleted:
-				return true, false, &RolloutError{Namespace: (*d).Namespace, Name: (*d).Name, Reason: "Deleted",
-					Message: "the deployment was deleted while waiting", Awaited: awaited(*d), Seen: statusSummary(*d)}
-			case watch.Error:
-				st := apierrors.FromObject(ev.Object)
-				if apierrors.IsResourceExpired(st) || apierrors.IsGone(st) {
-					return false, true, nil
-				}
-				return false, false, fmt.Errorf("watch: %w", st)
+				result = &RolloutError{Namespace: ns, Name: name, Reason: "Deleted",
+					Message: "the deployment was deleted while waiting", Awaited: awaited(d), Seen: statusSummary(d)}
+				return true, nil
 			}
-		}
+			return false, nil
+		})
+	switch {
+	case err == nil:
+		return result
+	case ctx.Err() != nil:
+		return rolloutFailure(ctx, cs, d, "Timeout", ctx.Err().Error(), start, ctx.Err())
 	}
-}
-
-func metaAccessor(obj any) (metav1.Object, error) {
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return nil, fmt.Errorf("no metadata in %T", obj)
-	}
-	return m, nil
+	return fmt.Errorf("rollout status deployment %s/%s: %w", ns, name, err)
 }
 
 // rolloutFailure builds the RolloutError, looking up the newest

@@ -28,7 +28,8 @@ func deployment(rv string, gen, observed int64, updated, available int32) *appsv
 }
 
 // WaitRollout must survive the server closing its watch: it watches again
-// from the last resourceVersion, with a field selector on the name.
+// from the same resourceVersion (its list's), with a field selector on the
+// name.
 func TestWaitRollout_reestablishesAClosedWatch(t *testing.T) {
 	cs := fake.NewClientset(deployment("10", 2, 2, 1, 1))
 	var mu sync.Mutex
@@ -53,8 +54,9 @@ func TestWaitRollout_reestablishesAClosedWatch(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, calls, 2)
+	assert.NotEmpty(t, calls[0].WatchRestrictions.ResourceVersion)
 	for _, c := range calls {
-		assert.Equal(t, "10", c.WatchRestrictions.ResourceVersion)
+		assert.Equal(t, calls[0].WatchRestrictions.ResourceVersion, c.WatchRestrictions.ResourceVersion)
 		assert.Equal(t, "metadata.name=backend-core", c.WatchRestrictions.Fields.String())
 	}
 }
@@ -99,4 +101,39 @@ func TestWaitRollout_resyncsOnExpiredWatch(t *testing.T) {
 	require.NoError(t, err)
 	first.Error(&metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonExpired, Message: "too old resource version"})
 	require.NoError(t, <-done)
+}
+
+// A rollout that does not finish in time names what was awaited and the
+// last status seen; one that finishes while watched returns nil.
+func TestWaitRollout_timeoutSaysTheLastStatusSeen(t *testing.T) {
+	cs := fake.NewClientset(deployment("10", 2, 2, 1, 1))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := kube.WaitRollout(ctx, cs, "granter", "backend-core")
+	var re *kube.RolloutError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "Timeout", re.Reason)
+	assert.Contains(t, err.Error(), "deployment granter/backend-core: rollout not finished after")
+	assert.Contains(t, err.Error(), "expected: generation 2 observed, 2 of 2 replicas updated and available")
+	assert.Contains(t, err.Error(), "seen: 1 of 2 replicas updated")
+}
+
+func TestWaitRollout_deletedWhileWaiting(t *testing.T) {
+	cs := fake.NewClientset(deployment("10", 2, 2, 1, 1))
+	w := watch.NewFake()
+	watching := make(chan struct{})
+	var once sync.Once
+	cs.PrependWatchReactor("deployments", func(k8stesting.Action) (bool, watch.Interface, error) {
+		once.Do(func() { close(watching) })
+		return true, w, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- kube.WaitRollout(ctx, cs, "granter", "backend-core") }()
+	<-watching
+	w.Delete(deployment("11", 2, 2, 1, 1))
+	var re *kube.RolloutError
+	require.ErrorAs(t, <-done, &re)
+	assert.Equal(t, "Deleted", re.Reason)
 }

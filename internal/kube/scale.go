@@ -8,10 +8,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -49,9 +50,9 @@ func ScaleAndWait(ctx context.Context, cs kubernetes.Interface, ns, name string,
 
 // WaitNoPods waits until no pod matching the deployment's selector is left,
 // terminating ones included (the runbook's "wait for graceful shutdown").
-// It lists once, then follows a watch from that list, listing again if the
-// watch closes or expires. On ctx end it returns a *WaitError naming the
-// pods still there.
+// It follows the pods with client-go's watchtools.UntilWithSync (a list,
+// then a watch from it, listed again if the watch expires). On ctx end it
+// returns a *WaitError naming the pods still there.
 func WaitNoPods(ctx context.Context, cs kubernetes.Interface, ns, deployment string) error {
 	d, err := cs.AppsV1().Deployments(ns).Get(ctx, deployment, metav1.GetOptions{})
 	if err != nil {
@@ -63,73 +64,40 @@ func WaitNoPods(ctx context.Context, cs kubernetes.Interface, ns, deployment str
 	}
 	what := fmt.Sprintf("no pods left for deployment %s/%s (selector %s)", ns, deployment, sel)
 	pc := cs.CoreV1().Pods(ns)
+	lw := selected(cs, pc.List, pc.Watch, "", sel.String())
 	pods := map[string]*corev1.Pod{}
-	timeout := func() error { return &WaitError{What: what, Seen: describePods(pods), Err: ctx.Err()} }
-	for {
-		list, err := pc.List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-		if err != nil {
-			if ctx.Err() != nil {
-				return timeout()
-			}
-			return fmt.Errorf("wait for %s: list pods: %w", what, err)
-		}
-		clear(pods)
-		for i := range list.Items {
-			pods[list.Items[i].Name] = &list.Items[i]
-		}
-		if len(pods) == 0 {
-			return nil
-		}
-		w, err := pc.Watch(ctx, metav1.ListOptions{LabelSelector: sel.String(), ResourceVersion: list.ResourceVersion})
-		if err != nil {
-			if ctx.Err() != nil {
-				return timeout()
-			}
-			return fmt.Errorf("wait for %s: watch pods: %w", what, err)
-		}
-		empty, err := followPods(ctx, w, pods)
-		w.Stop()
-		switch {
-		case empty:
-			return nil
-		case ctx.Err() != nil:
-			return timeout()
-		case err != nil:
-			return fmt.Errorf("wait for %s: %w", what, err)
-		}
-	}
-}
-
-func followPods(ctx context.Context, w watch.Interface, pods map[string]*corev1.Pod) (empty bool, err error) {
-	for {
-		select {
-		case <-ctx.Done():
-			return false, nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return false, nil // closed: list again
-			}
-			switch ev.Type {
-			case watch.Added, watch.Modified:
-				if p, ok := ev.Object.(*corev1.Pod); ok {
+	listed := false
+	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.Pod{},
+		func(store cache.Store) (bool, error) {
+			listed = true
+			for _, obj := range store.List() {
+				if p, ok := obj.(*corev1.Pod); ok {
 					pods[p.Name] = p
 				}
-			case watch.Deleted:
-				if p, ok := ev.Object.(*corev1.Pod); ok {
-					delete(pods, p.Name)
-				}
-				if len(pods) == 0 {
-					return true, nil
-				}
-			case watch.Error:
-				st := apierrors.FromObject(ev.Object)
-				if apierrors.IsResourceExpired(st) || apierrors.IsGone(st) {
-					return false, nil // list again
-				}
-				return false, fmt.Errorf("watch pods: %w", st)
 			}
-		}
+			return len(pods) == 0, nil
+		},
+		func(ev watch.Event) (bool, error) {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				return false, nil
+			}
+			if ev.Type == watch.Deleted {
+				delete(pods, p.Name)
+			} else {
+				pods[p.Name] = p
+			}
+			return len(pods) == 0, nil
+		})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && !listed:
+		return &WaitError{What: what, Seen: "the pods were not listed yet", Err: ctx.Err()}
+	case ctx.Err() != nil:
+		return &WaitError{What: what, Seen: describePods(pods), Err: ctx.Err()}
 	}
+	return fmt.Errorf("wait for %s: %w", what, err)
 }
 
 func describePods(pods map[string]*corev1.Pod) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/granter/runbook/internal/wait"
 )
 
 // ErrNoData matches every "not enough data to judge" error (errors.Is).
@@ -133,6 +135,37 @@ func (c *Client) ErrorRate(ctx context.Context, sel string, window time.Duration
 		return r, err
 	}
 	return r, nil
+}
+
+// SamplesPoll is how often WaitForSamples measures again.
+const SamplesPoll = time.Second
+
+// WaitForSamples measures ErrorRate again until the window holds
+// minSamples requests, at most timeout: Prometheus counts a request at its
+// next scrape, and there is no event to wait on. Any error other than too
+// few requests stops it at once. On timeout the error names what it waited
+// for and the requests last counted, and still matches ErrNoData.
+func (c *Client) WaitForSamples(ctx context.Context, sel string, window time.Duration, minSamples int, timeout time.Duration) (Rate, error) {
+	var rate Rate
+	var noData error
+	name := fmt.Sprintf("Prometheus to count at least %d requests in %s", minSamples, window)
+	err := wait.Poll(ctx, name, SamplesPoll, timeout, func(ctx context.Context) (bool, string, error) {
+		r, err := c.ErrorRate(ctx, sel, window, minSamples)
+		if err != nil && ctx.Err() != nil {
+			return false, "", nil // cut short by the deadline: reported as the timeout
+		}
+		if errors.Is(err, ErrNoData) {
+			rate, noData = r, err
+			return false, fmt.Sprintf("%.0f requests (%s)", r.Requests, r.RequestCountQuery), nil
+		}
+		rate = r
+		return true, "", err
+	})
+	var te *wait.TimeoutError
+	if errors.As(err, &te) && noData != nil {
+		return rate, fmt.Errorf("%w (%w)", err, noData)
+	}
+	return rate, err
 }
 
 // LatencyP95 measures the 95th percentile of request latency over window

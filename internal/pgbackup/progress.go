@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/granter/runbook/internal/progress"
 )
 
 // Progress is one report on a long step.
@@ -86,27 +88,11 @@ func (o options) meter(stage, database string, total int64) *meter {
 	report := func(done bool) {
 		o.progress(Progress{Stage: stage, Database: database, Bytes: m.bytes.Load(), Total: total, Elapsed: time.Since(start), Done: done})
 	}
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(o.every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				report(false)
-			case <-quit:
-				return
-			}
-		}
-	}()
+	stopTicker := progress.Repeat(o.every, func() { report(false) })
 	var once sync.Once
 	m.stop = func() {
 		once.Do(func() {
-			close(quit)
-			wg.Wait()
+			stopTicker()
 			report(true)
 		})
 	}

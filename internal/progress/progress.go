@@ -38,8 +38,7 @@ type Progress struct {
 	printed time.Time
 	ended   bool
 	err     error
-	quit    chan struct{}
-	wg      sync.WaitGroup
+	stop    func() // the ticker's, nil with NoTicker
 }
 
 // Option sets an optional setting of New.
@@ -84,28 +83,43 @@ func New(w io.Writer, what string, total int64, opts ...Option) *Progress {
 	p.printLocked(start)
 	p.mu.Unlock()
 	if p.ticker {
-		p.quit = make(chan struct{})
-		p.wg.Add(1)
-		go p.tick()
+		p.stop = Repeat(p.every, p.tick)
 	}
 	return p
 }
 
 func (p *Progress) tick() {
-	defer p.wg.Done()
-	t := time.NewTicker(p.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.quit:
-			return
-		case <-t.C:
-			p.mu.Lock()
-			if !p.ended && p.now().Sub(p.printed) >= p.every {
-				p.printLocked(p.line())
+	p.mu.Lock()
+	if !p.ended && p.now().Sub(p.printed) >= p.every {
+		p.printLocked(p.line())
+	}
+	p.mu.Unlock()
+}
+
+// Repeat calls fn every d, from another goroutine, until stop is called;
+// stop waits for a call under way to return. It is the one ticker behind
+// every progress report (Progress's lines, pgbackup's reports).
+func Repeat(d time.Duration, fn func()) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				fn()
 			}
-			p.mu.Unlock()
 		}
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			wg.Wait()
+		})
 	}
 }
 
@@ -174,9 +188,8 @@ func (p *Progress) Done(result string) error {
 	}
 	p.ended = true
 	p.mu.Unlock()
-	if p.quit != nil {
-		close(p.quit)
-		p.wg.Wait()
+	if p.stop != nil {
+		p.stop()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,4 +99,17 @@ func TestNilIsANoOp(t *testing.T) {
 	p.Add(1)
 	p.Note("x")
 	assert.NoError(t, p.Done(""))
+}
+
+func TestRepeatCallsUntilStopped(t *testing.T) {
+	var n atomic.Int32
+	stop := progress.Repeat(time.Millisecond, func() { n.Add(1) })
+	require.Eventually(t, func() bool { return n.Load() >= 3 }, 5*time.Second, time.Millisecond)
+	stop()
+	after := n.Load()
+	stop() // a second stop does nothing
+	// No event says "a tick did not happen": give a stray ticker time to
+	// misbehave, then look.
+	time.Sleep(20 * time.Millisecond)
+	require.Equal(t, after, n.Load(), "fn was called after stop")
 }

@@ -7,14 +7,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Getenv looks up an environment variable; os.LookupEnv in production,
@@ -35,19 +32,13 @@ func (e *ConfigError) Error() string {
 // Parse reads one environment file's content. Every problem is reported,
 // each as one line naming the setting and the file.
 func Parse(data []byte, file string, getenv Getenv) (*Target, error) {
-	var doc any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &ConfigError{File: file, Setting: "(yaml)", Problem: problemOf(err)}
-	}
-	if bad := unknownKey(doc, reflect.TypeFor[fileConfig](), ""); bad != "" {
-		return nil, &ConfigError{File: file, Setting: bad, Problem: "unknown key (check its spelling, case and indentation)"}
-	}
-	var fc fileConfig
-	if err := yaml.UnmarshalStrict(data, &fc); err != nil {
-		return nil, &ConfigError{File: file, Setting: settingOf(err), Problem: problemOf(err)}
+	fc, err := decodeStrict(data)
+	if err != nil {
+		err.File = file
+		return nil, err
 	}
 	v := validator{file: file, getenv: getenv}
-	t := v.build(&fc)
+	t := v.build(fc)
 	if len(v.errs) > 0 {
 		return nil, errors.Join(v.errs...)
 	}
@@ -85,32 +76,6 @@ func Find(env string) (string, error) {
 		}
 		dir = parent
 	}
-}
-
-var (
-	unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
-	goTypeField  = regexp.MustCompile(`Go struct field \S+?\.(\S+) of type`)
-)
-
-// settingOf pulls the offending key out of a decoding error.
-func settingOf(err error) string {
-	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-		return m[1]
-	}
-	if m := goTypeField.FindStringSubmatch(err.Error()); m != nil {
-		return m[1]
-	}
-	return "(yaml)"
-}
-
-func problemOf(err error) string {
-	msg := err.Error()
-	if unknownField.MatchString(msg) {
-		return "unknown key (check its spelling and indentation)"
-	}
-	msg = strings.TrimPrefix(msg, "error unmarshaling JSON: while decoding JSON: ")
-	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
-	return strings.ReplaceAll(msg, "\n", " ")
 }
 
 type validator struct {

@@ -1,72 +1,67 @@
 package target
 
 import (
-	"fmt"
-	"reflect"
-	"sort"
+	"encoding/json"
+	"errors"
 	"strings"
+
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
 )
 
-// unknownKey finds the first key in doc that fileConfig does not have,
-// spelled exactly. encoding/json alone matches keys case-insensitively, so
-// "readonly" would silently set readOnly; an operator's typo must fail.
-func unknownKey(doc any, t reflect.Type, path string) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// decodeStrict decodes an environment file. Keys are checked the way
+// Kubernetes checks manifests: YAML to JSON with duplicate keys refused
+// (sigs.k8s.io/yaml), then case-sensitive JSON with unknown and duplicate
+// fields refused (sigs.k8s.io/json), so "readonly" is not silently taken
+// for readOnly. Values are then read by sigs.k8s.io/yaml against the types,
+// so a bare 0.1 where text is wanted reads as "0.1" and the setting's own
+// check says what it expects. The error names the first offending setting
+// by its path (services[1].replicas); File is left for the caller.
+func decodeStrict(data []byte) (*fileConfig, *ConfigError) {
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return nil, &ConfigError{Setting: "(yaml)", Problem: oneLine(strings.TrimPrefix(err.Error(), "error converting YAML to JSON: "))}
 	}
-	switch v := doc.(type) {
-	case map[string]any:
-		if t.Kind() == reflect.Map {
-			for _, k := range sortedKeys(v) {
-				if bad := unknownKey(v[k], t.Elem(), join(path, k)); bad != "" {
-					return bad
-				}
-			}
-			return ""
+	// A value of the wrong type is reported below, with the types applied.
+	strict, _ := kjson.UnmarshalStrict(js, new(fileConfig))
+	for _, e := range strict {
+		var fe kjson.FieldError
+		if !errors.As(e, &fe) {
+			return nil, &ConfigError{Setting: "(yaml)", Problem: oneLine(e.Error())}
 		}
-		if t.Kind() != reflect.Struct {
-			return ""
+		problem := "unknown key (check its spelling, case and indentation)"
+		if strings.HasPrefix(e.Error(), "duplicate field") {
+			problem = "given twice"
 		}
-		fields := map[string]reflect.Type{}
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
-				fields[name] = f.Type
-			}
-		}
-		for _, k := range sortedKeys(v) {
-			ft, ok := fields[k]
-			if !ok {
-				return join(path, k)
-			}
-			if bad := unknownKey(v[k], ft, join(path, k)); bad != "" {
-				return bad
-			}
-		}
-	case []any:
-		if t.Kind() == reflect.Slice {
-			for i, e := range v {
-				if bad := unknownKey(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); bad != "" {
-					return bad
-				}
-			}
-		}
+		return nil, &ConfigError{Setting: fe.FieldPath(), Problem: problem}
 	}
-	return ""
+	var fc fileConfig
+	if err := yaml.Unmarshal(data, &fc); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, &ConfigError{Setting: te.Field, Problem: "want " + kindOf(te.Type.Kind().String()) + ", got " + te.Value}
+		}
+		return nil, &ConfigError{Setting: "(yaml)", Problem: oneLine(err.Error())}
+	}
+	return &fc, nil
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
+// kindOf reads a Go kind as a setting's type.
+func kindOf(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "a list"
+	case "map", "struct", "ptr":
+		return "a mapping"
 	}
-	return path + "." + key
+	if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") || strings.HasPrefix(kind, "float") {
+		return "a number"
+	}
+	return kind
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

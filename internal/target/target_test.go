@@ -161,6 +161,14 @@ func TestBadSettingNamesItself(t *testing.T) {
 			[]string{"environments/prod.yaml", "kube.tlsRootCA", "/no/such/ca.pem"}},
 		{"malformed log window", strings.Replace(prod, "logWindow: 5m", "logWindow: five", 1), prodEnv(),
 			[]string{"environments/prod.yaml", "thresholds.logWindow", `got "five"`}},
+		{"key in another case", strings.Replace(prod, "  apiP95: 200ms", "  ApiP95: 200ms", 1), prodEnv(),
+			[]string{"environments/prod.yaml: thresholds.ApiP95: unknown key"}},
+		{"key given twice", strings.Replace(prod, "  apiP95: 200ms", "  apiP95: 200ms\n  apiP95: 300ms", 1), prodEnv(),
+			[]string{"environments/prod.yaml: (yaml): ", `"apiP95" already set`}},
+		{"wrong type", strings.Replace(prod, "  tlsMinDays: 14", "  tlsMinDays: [14]", 1), prodEnv(),
+			[]string{"environments/prod.yaml: thresholds.tlsMinDays: want a number, got array"}},
+		{"not YAML", prod + "\n\tbroken: [", prodEnv(),
+			[]string{"environments/prod.yaml: (yaml): "}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/wait"
 	"github.com/granter/runbook/preflight/infra"
 )
 
@@ -112,22 +113,21 @@ func fault(t *testing.T, spec string) {
 func waitNewPodNotReady(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	cs := env.Cluster.Clientset
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	last := "nothing yet"
-	for {
-		d, err := cs.AppsV1().Deployments(env.Namespace).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && d.Status.ObservedGeneration >= d.Generation {
+	// Until ctx's deadline, the limit when it is under a minute.
+	err := wait.Poll(ctx, "deployment "+name+": an unready pod in the newest ReplicaSet", 100*time.Millisecond, time.Minute,
+		func(ctx context.Context) (bool, string, error) {
+			d, err := cs.AppsV1().Deployments(env.Namespace).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			if d.Status.ObservedGeneration < d.Generation {
+				return false, fmt.Sprintf("generation %d not observed yet", d.Generation), nil
+			}
 			pods, err := kube.NewestReplicaSetPodProblems(ctx, cs, d)
 			if err == nil && len(pods) > 0 && strings.Contains(pods[0].Message, "never-ready") {
-				return
+				return true, "", nil
 			}
-			last = fmt.Sprint(pods, err)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("deployment %s: no unready pod in the newest ReplicaSet; last seen: %s", name, last)
-		case <-tick.C:
-		}
-	}
+			return false, fmt.Sprint(pods, err), nil
+		})
+	require.NoError(t, err)
 }

@@ -24,20 +24,8 @@ const (
 	DBTimeout = 5 * time.Second
 )
 
-// Want is the health answer of the runbook (Step 3.3):
-// {"status":"healthy","services":{"database":"up","api":"up"}}.
-const Want = `{"status":"healthy","services":{"database":"up","api":"up"}}`
-
-// Body is a /health answer. Extra keys (version, service) are allowed.
-type Body struct {
-	Status   string `json:"status"`
-	Services *struct {
-		Database string `json:"database"`
-		API      string `json:"api"`
-	} `json:"services"`
-	Version string `json:"version"`
-	Service string `json:"service"`
-}
+// Want is the health answer of the runbook (Step 3.3).
+const Want = httpcheck.HealthyBody
 
 type probe struct {
 	Status string `json:"status"`
@@ -105,13 +93,13 @@ func probes(ctx context.Context, tgt *target.Target, svc target.Service) outcome
 	defer c.CloseIdleConnections()
 	checks := []func() (string, error){
 		func() (string, error) {
-			var h Body
+			var h httpcheck.Health
 			resp, err := c.GetJSON(ctx, svc.Health, http.StatusOK, &h)
 			switch {
 			case err != nil:
 				return "", err
-			case h.Status != "healthy" || h.Services == nil || h.Services.Database != "up" || h.Services.API != "up":
-				return "", resp.Errorf("want %s", Want)
+			case h.Problem("") != "":
+				return "", resp.Errorf("%s: want %s", h.Problem(""), Want)
 			}
 			return fmt.Sprintf("did GET %s; saw %d healthy, database up, api up (%s %s) in %s",
 				resp.URL, resp.Status, h.Service, h.Version, resp.Duration.Round(time.Millisecond)), nil

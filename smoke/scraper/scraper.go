@@ -13,6 +13,7 @@ import (
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/internal/wait"
 )
 
 // Defaults.
@@ -162,58 +163,47 @@ func (r *run) startJob(ctx context.Context, rec *flow.Recorder) error {
 // retried; on timeout the error says the last state seen.
 func (r *run) waitJob(ctx context.Context, rec *flow.Recorder) error {
 	timeout := r.tgt.Smoke.JobTimeout
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(PollInterval)
-	defer tick.Stop()
 	start := time.Now()
 	path := "/scraper/jobs/" + url.PathEscape(r.jobID)
+	name := fmt.Sprintf("%s GET %s%s: job %s to finish (smoke.jobTimeout)", target.DataService, r.api.Base, path, r.jobID)
 	var last Job
-	var lastErr error
 	seen := false
-	for {
+	return wait.Poll(ctx, name, PollInterval, timeout, func(ctx context.Context) (bool, string, error) {
 		var j Job
 		resp, err := r.api.GetJSON(ctx, path, http.StatusOK, &j)
+		state := "no state read"
+		if seen {
+			state = last.String()
+		}
 		switch {
 		case err == nil:
 			if !seen || j.String() != last.String() {
 				rec.Record("GET "+resp.URL, j.String())
 			}
-			last, seen, lastErr = j, true, nil
+			last, seen = j, true
 			switch j.Status {
 			case "succeeded":
 				r.job = j
 				rec.Logf("job %s succeeded in %s", r.jobID, time.Since(start).Round(time.Millisecond))
-				return nil
+				return true, "", nil
 			case "failed":
-				return resp.Errorf("job %s failed: %q (%s)", r.jobID, j.Error, j)
+				return false, "", resp.Errorf("job %s failed: %q (%s)", r.jobID, j.Error, j)
 			case "queued", "running":
+				return false, j.String(), nil
 			default:
-				return resp.Errorf("job status %q, want queued, running, succeeded or failed", j.Status)
+				return false, "", resp.Errorf("job status %q, want queued, running, succeeded or failed", j.Status)
 			}
 		case transient(err) && ctx.Err() == nil:
-			lastErr = err
 			rec.Logf("transient, retrying: %v", err)
+			return false, state + "; last error: " + err.Error(), nil
 		case ctx.Err() != nil:
-			// The job's deadline, while a request was under way: fall through
-			// to the timeout report below.
+			// The job's deadline, while a request was under way: the
+			// timeout report keeps the state seen before.
+			return false, state, nil
 		default:
-			return err
+			return false, "", err
 		}
-		select {
-		case <-ctx.Done():
-			state := "no state read"
-			if seen {
-				state = "last state seen: " + last.String()
-			}
-			if lastErr != nil {
-				state += "; last error: " + lastErr.Error()
-			}
-			return fmt.Errorf("%s GET %s%s: job %s not finished after %s (smoke.jobTimeout); %s",
-				target.DataService, r.api.Base, path, r.jobID, timeout, state)
-		case <-tick.C:
-		}
-	}
+	})
 }
 
 func (r *run) everyPage(_ context.Context, rec *flow.Recorder) error {
