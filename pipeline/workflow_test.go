@@ -276,3 +276,94 @@ func TestActionsPinnedBySHA(t *testing.T) {
 	}
 	require.NotZero(t, n, "no uses: line found in %s", workflowFile)
 }
+
+// actionSteps are a job's steps that use action (owner/name, any ref),
+// with their index in the job.
+func actionSteps(j *actionlint.Job, action string) map[int]*actionlint.ExecAction {
+	out := map[int]*actionlint.ExecAction{}
+	for i, s := range j.Steps {
+		if a, ok := s.Exec.(*actionlint.ExecAction); ok && strings.HasPrefix(a.Uses.Value, action+"@") {
+			out[i] = a
+		}
+	}
+	return out
+}
+
+func input(a *actionlint.ExecAction, name string) string {
+	if in, ok := a.Inputs[name]; ok && in.Value != nil {
+		return in.Value.Value
+	}
+	return ""
+}
+
+// runStep is the index of the first step whose run: contains text, or -1.
+func runStep(j *actionlint.Job, text string) int {
+	for i, s := range j.Steps {
+		if r, ok := s.Exec.(*actionlint.ExecRun); ok && strings.Contains(r.Run.Value, text) {
+			return i
+		}
+	}
+	return -1
+}
+
+// One run folder per pipeline, named from the run id, travels between the
+// jobs as an artifact of that name (each job may run on another runner);
+// every gate uploads it even when it fails, so the rollback and the report
+// read its evidence. The backup Step 1.1 takes in the deploy job reaches
+// the rollback job the same way, before `make rollback` needs it.
+func TestRunFolderAndBackupReachTheRollback(t *testing.T) {
+	wf, _ := workflow(t)
+	const runArtifact = "run-${{ github.run_id }}"
+	require.NotNil(t, wf.Env, "workflow env: no RUN_DIR")
+	runDir, ok := wf.Env.Vars["run_dir"]
+	require.True(t, ok, "workflow env: no RUN_DIR")
+	assert.Contains(t, runDir.Value.Value, "${{ github.run_id }}", "workflow env RUN_DIR: one run folder per pipeline, named from the run id")
+
+	for _, id := range append(slices.Clone(gates), "rollback") {
+		j := job(t, wf, id)
+		uploaded := false
+		for _, a := range actionSteps(j, "actions/upload-artifact") {
+			if input(a, "path") == "${{ env.RUN_DIR }}" {
+				uploaded = true
+				assert.Equal(t, runArtifact, input(a, "name"), "job %s: name of the run folder artifact it uploads", id)
+			}
+		}
+		assert.True(t, uploaded, "job %s does not upload the run folder (%s)", id, runArtifact)
+		if id == "preflight" {
+			continue
+		}
+		downloaded := false
+		for _, a := range actionSteps(j, "actions/download-artifact") {
+			if input(a, "path") == "${{ env.RUN_DIR }}" {
+				downloaded = true
+				assert.Equal(t, runArtifact, input(a, "name"), "job %s: name of the run folder artifact it downloads", id)
+			}
+		}
+		assert.True(t, downloaded, "job %s does not download the run folder (%s): it would start an empty one", id, runArtifact)
+	}
+
+	deploy, rollback := job(t, wf, "deploy"), job(t, wf, "rollback")
+	out, ok := deploy.Outputs["backup_dir"]
+	require.True(t, ok, "job deploy has no output backup_dir: the rollback job cannot know where the backup goes")
+	backupArtifact := ""
+	for _, a := range actionSteps(deploy, "actions/upload-artifact") {
+		if strings.HasPrefix(input(a, "name"), "backup-") {
+			backupArtifact = input(a, "name")
+			assert.Contains(t, backupArtifact, "${{ github.run_id }}", "job deploy: backup artifact %q not named from the run id", backupArtifact)
+		}
+	}
+	require.NotEmpty(t, backupArtifact, "job deploy uploads no backup-<run id> artifact: the backup stays on its runner's disk")
+	require.NotNil(t, out.Value)
+	gate := runStep(rollback, "make rollback")
+	require.NotEqual(t, -1, gate, "job rollback has no step running make rollback")
+	found := false
+	for i, a := range actionSteps(rollback, "actions/download-artifact") {
+		if input(a, "name") != backupArtifact {
+			continue
+		}
+		found = true
+		assert.Equal(t, "${{ needs.deploy.outputs.backup_dir }}", input(a, "path"), "job rollback: the backup must land where the journal says it is (backup.dir)")
+		assert.Less(t, i, gate, "job rollback downloads the backup after make rollback")
+	}
+	assert.True(t, found, "job rollback does not download the artifact %s", backupArtifact)
+}
