@@ -306,6 +306,21 @@ func runStep(j *actionlint.Job, text string) int {
 	return -1
 }
 
+// runFolderArtifact reports whether job id has a step using action on the
+// run folder (path ${{ env.RUN_DIR }}), and checks each such step names
+// the artifact want.
+func runFolderArtifact(t *testing.T, id string, j *actionlint.Job, action, want string) bool {
+	t.Helper()
+	found := false
+	for _, a := range actionSteps(j, action) {
+		if input(a, "path") == "${{ env.RUN_DIR }}" {
+			found = true
+			assert.Equal(t, want, input(a, "name"), "job %s: name of the run folder artifact of its %s step", id, action)
+		}
+	}
+	return found
+}
+
 // One run folder per pipeline, named from the run id, travels between the
 // jobs as an artifact of that name (each job may run on another runner);
 // every gate uploads it even when it fails, so the rollback and the report
@@ -321,24 +336,11 @@ func TestRunFolderAndBackupReachTheRollback(t *testing.T) {
 
 	for _, id := range append(slices.Clone(gates), "rollback") {
 		j := job(t, wf, id)
-		uploaded := false
-		for _, a := range actionSteps(j, "actions/upload-artifact") {
-			if input(a, "path") == "${{ env.RUN_DIR }}" {
-				uploaded = true
-				assert.Equal(t, runArtifact, input(a, "name"), "job %s: name of the run folder artifact it uploads", id)
-			}
-		}
-		assert.True(t, uploaded, "job %s does not upload the run folder (%s)", id, runArtifact)
+		assert.True(t, runFolderArtifact(t, id, j, "actions/upload-artifact", runArtifact), "job %s does not upload the run folder (%s)", id, runArtifact)
 		if id == "preflight" {
 			continue
 		}
-		downloaded := false
-		for _, a := range actionSteps(j, "actions/download-artifact") {
-			if input(a, "path") == "${{ env.RUN_DIR }}" {
-				downloaded = true
-				assert.Equal(t, runArtifact, input(a, "name"), "job %s: name of the run folder artifact it downloads", id)
-			}
-		}
+		downloaded := runFolderArtifact(t, id, j, "actions/download-artifact", runArtifact)
 		assert.True(t, downloaded, "job %s does not download the run folder (%s): it would start an empty one", id, runArtifact)
 	}
 
