@@ -37,9 +37,10 @@ vet: ## go vet with every build tag combination (tag-gated files are otherwise n
 
 .PHONY: lint
 # shellcheck and pyflakes are left out on purpose (empty paths): they are not
-# installed everywhere, and the result must not depend on the machine.
+# installed everywhere, and the result must not depend on the machine. The
+# config and files are named so that it also works outside a git checkout.
 lint: ## actionlint on .github/workflows (a Go tool: go tool actionlint)
-	$(GO) tool actionlint -shellcheck= -pyflakes=
+	$(GO) tool actionlint -shellcheck= -pyflakes= -config-file .github/actionlint.yaml .github/workflows/*.yml
 
 test: vet lint ## The project's own tests, against the local platform (needs `make images`)
 	bash scripts/test.sh
