@@ -35,7 +35,14 @@ vet: ## go vet with every build tag combination (tag-gated files are otherwise n
 	@if $(GO) build -tags "staging prod" ./internal/target 2>/dev/null; then \
 		echo "FAIL: -tags \"staging prod\" must not compile"; exit 1; fi
 
-test: vet ## The project's own tests, against the local platform (needs `make images`)
+.PHONY: lint
+# shellcheck and pyflakes are left out on purpose (empty paths): they are not
+# installed everywhere, and the result must not depend on the machine. The
+# config and files are named so that it also works outside a git checkout.
+lint: ## actionlint on .github/workflows (a Go tool: go tool actionlint)
+	$(GO) tool actionlint -shellcheck= -pyflakes= -config-file .github/actionlint.yaml .github/workflows/*.yml
+
+test: vet lint ## The project's own tests, against the local platform (needs `make images`)
 	bash scripts/test.sh
 
 # make local: the platform at v1.9.0, the checklist's evidence, then

@@ -1,10 +1,14 @@
 package kube
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/granter/runbook/internal/target"
@@ -14,17 +18,53 @@ import (
 // file at kubeconfig, else $KUBECONFIG, else ~/.kube/config; kubeContext
 // "" is the kubeconfig's current context. It never prompts for
 // credentials: a kubeconfig that would ask fails instead.
+//
+// Inside a pod (the 4-hour watch as a Kubernetes Job,
+// deploy/k8s/monitor-job.yaml) there is no kubeconfig at all: then the
+// pod's ServiceAccount is used (rest.InClusterConfig), and kubeContext,
+// which names a kubeconfig entry, is not looked for.
 func NewClientset(kubeconfig, kubeContext string) (kubernetes.Interface, error) {
+	cfg, err := restConfig(kubeconfig, kubeContext, rest.InClusterConfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
+// restConfig resolves the client configuration for NewClientset;
+// inCluster is rest.InClusterConfig outside tests.
+func restConfig(kubeconfig, kubeContext string, inCluster func() (*rest.Config, error)) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		rules.ExplicitPath = kubeconfig
+	} else if !anyFile(rules.Precedence) {
+		cfg, err := inCluster()
+		switch {
+		case err == nil:
+			return cfg, nil
+		case !errors.Is(err, rest.ErrNotInCluster):
+			// In a pod whose ServiceAccount token is not mounted
+			// (automountServiceAccountToken: false, or no ServiceAccount).
+			return nil, fmt.Errorf("no kubeconfig (%s) and the in-cluster credentials are not usable: %w", strings.Join(rules.Precedence, ", "), err)
+		}
+		// Not in a pod: the kubeconfig loader below reports the missing file.
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
 		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %q (context %q): %w", kubeconfig, kubeContext, err)
 	}
-	return kubernetes.NewForConfig(cfg)
+	return cfg, nil
+}
+
+// anyFile reports whether one of paths exists.
+func anyFile(paths []string) bool {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // ForTarget returns a clientset for the target's cluster: kube.kubeconfig
