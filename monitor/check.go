@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/granter/runbook/internal/stats"
 )
 
 // Status is what a check found.
@@ -15,10 +17,13 @@ type Status string
 // says the target lacks what the check needs (no database access) and is
 // listed, never counted as passed.
 const (
-	Pass    Status = "ok"
-	Breach  Status = "BREACH"
-	NoData  Status = "NO DATA"
-	Skipped Status = "skipped"
+	Pass   Status = "ok"
+	Breach Status = "BREACH"
+	NoData Status = "NO DATA"
+	// Inconclusive: measured, but too few requests to tell either way
+	// (a 95% bound on each side of the threshold); it fails the round.
+	Inconclusive Status = "INCONCLUSIVE"
+	Skipped      Status = "skipped"
 )
 
 // Metric names, as the runbook's "Key Metrics to Watch" says them.
@@ -55,14 +60,19 @@ type Check struct {
 	Source         string        // prometheus, pg_stat_statements, pg_stat_activity, smoke
 	Window         time.Duration // how far back the value looks
 	Detail         string        // supporting evidence: request counts, the slowest statement
-	Err            error         // why it did not pass (Breach, NoData, Skipped)
+	// Rate is the error-rate claim decided from counts (error rate only):
+	// the errors, requests, 95% bounds and verdict behind Status.
+	Rate *stats.Result
+	Err  error // why it did not pass (Breach, NoData, Skipped)
 }
 
 // Passed reports whether the check passed.
 func (c Check) Passed() bool { return c.Status == Pass }
 
 // Failed reports whether the check fails its round (a breach or no data).
-func (c Check) Failed() bool { return c.Status == Breach || c.Status == NoData }
+func (c Check) Failed() bool {
+	return c.Status == Breach || c.Status == NoData || c.Status == Inconclusive
+}
 
 // String reads, for a breach, "BREACH error rate: 4.98%, threshold < 0.1%
 // (query: ..., window 10s; 312 requests)".

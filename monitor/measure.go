@@ -11,6 +11,7 @@ import (
 
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/smoke/auth"
 	"github.com/granter/runbook/smoke/search"
 )
@@ -32,20 +33,37 @@ const (
 // seen from the application (pool wait and network included).
 const DBQueryMetric = "granter_db_query_duration_seconds"
 
-// errorRate: "Error rate: < 0.1%".
+// errorRate: "Error rate: < 0.1%", decided from the round's counts: ok
+// (MET) only when the 95% upper bound is under the threshold, BREACH when
+// the lower bound is over it, INCONCLUSIVE (failing the round, with the
+// requests still needed) in between. A service without requests in the
+// window is NO DATA, never absorbed into the sum.
 func (m *Monitor) errorRate(ctx context.Context, w time.Duration) Check {
 	c := Check{Metric: MetricErrorRate, Key: keyErrorRate, Source: "prometheus", Window: w, Value: math.NaN(),
 		Threshold: m.tgt.Thresholds.ErrorRate, ThresholdShown: "< " + pct(m.tgt.Thresholds.ErrorRate)}
 	if m.prom == nil {
 		return skip(c, "the target has no Prometheus (prometheus.url)")
 	}
-	r, err := m.prom.ErrorRate(ctx, m.sel, w, m.tgt.Thresholds.MinSamples)
+	r, err := m.prom.ErrorRate(ctx, m.sel, w, 1)
 	c.Query = r.Query
 	if err != nil {
 		return noData(c, err)
 	}
-	c.Value, c.Shown, c.Status = r.Value, pct(r.Value), below(r.Value, c.Threshold)
-	c.Detail = fmt.Sprintf("%.0f requests, %.0f answered 5xx", r.Requests, r.Errors)
+	c.Detail = fmt.Sprintf("%.0f requests, %.0f answered 5xx; per service: %s", r.Requests, r.Errors, r.PerService())
+	if missing := r.MissingServices(m.tgt.ServiceNames()); len(missing) > 0 {
+		return noData(c, fmt.Errorf("no request from %s in %s (%s)", strings.Join(missing, ", "), short(w), r.ByServiceQuery))
+	}
+	res := r.Under(c.Threshold)
+	c.Rate = &res
+	c.Value, c.Shown = r.Value, strings.TrimPrefix(res.String(), res.Name+" ")
+	switch res.Verdict {
+	case stats.Met:
+		c.Status = Pass
+	case stats.Breached:
+		c.Status, c.Err = Breach, errors.New(res.String())
+	default:
+		c.Status, c.Err = Inconclusive, errors.New(res.String())
+	}
 	return c
 }
 
@@ -57,7 +75,7 @@ func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 	if m.prom == nil {
 		return skip(c, "the target has no Prometheus (prometheus.url)")
 	}
-	l, err := m.prom.LatencyP95(ctx, m.sel, w, m.tgt.Thresholds.MinSamples)
+	l, err := m.prom.LatencyP95(ctx, m.sel, w, int(stats.MinQuantileCount(0.95)))
 	c.Query = l.Query
 	if err != nil {
 		return noData(c, err)

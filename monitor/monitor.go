@@ -373,6 +373,15 @@ func journalData(c Check) map[string]string {
 	if c.Err != nil && c.Status != Breach {
 		d[c.Key+".error"] = c.Err.Error()
 	}
+	if c.Rate != nil {
+		// A rate claim: the counts it was decided from, the bounds, the
+		// verdict (INCONCLUSIVE included), so the report and the rollback
+		// rule decide from the same evidence.
+		for k, v := range journal.RateData(*c.Rate) {
+			d[k] = v
+		}
+		return d
+	}
 	if measured := (c.Status == Pass || c.Status == Breach) && !math.IsNaN(c.Value); !measured {
 		// Not measured: say so, and no threshold beside it, so nothing
 		// compares "no data" with a number.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -18,13 +19,21 @@ type Decision struct {
 	Reason string
 }
 
-// Decide applies the rule: errorRate (a ratio; NaN when not measured) above
-// th.RollbackErrorRate, or any core flow broken (the names of the failed
-// flows: auth, search, ...). The postdeploy gate and the watch both use it.
-func Decide(errorRate float64, broken []string, th target.Thresholds) Decision {
+// Decide applies the rule to the evidence: the error-rate half fires only
+// when errors out of requests show, at 95% confidence, a rate above
+// th.RollbackErrorRate (the lower bound is over it: 30 in 1,000 fires, 6 in
+// 1,000 does not; requests 0 or NaN is "not measured"); the other half
+// when any core flow is broken (the names of the failed flows: auth,
+// search, ...). The postdeploy gate and the watch both use it.
+func Decide(errors, requests float64, broken []string, th target.Thresholds) Decision {
 	var why []string
-	if !math.IsNaN(errorRate) && errorRate > th.RollbackErrorRate {
-		why = append(why, fmt.Sprintf("error rate %s > %s", pct(errorRate), pct(th.RollbackErrorRate)))
+	measured := requests > 0 && !math.IsNaN(requests) && !math.IsNaN(errors)
+	var over stats.Result
+	if measured {
+		over = stats.OverThreshold(errors, requests, th.RollbackErrorRate)
+		if over.Verdict == stats.Met {
+			why = append(why, over.String())
+		}
 	}
 	if len(broken) > 0 {
 		why = append(why, "core functionality broken: "+strings.Join(broken, ", "))
@@ -32,11 +41,11 @@ func Decide(errorRate float64, broken []string, th target.Thresholds) Decision {
 	if len(why) > 0 {
 		return Decision{Rollback: true, Reason: "rollback trigger met: " + strings.Join(why, "; ")}
 	}
-	er := "not measured"
-	if !math.IsNaN(errorRate) {
-		er = pct(errorRate)
+	er := "error rate not measured"
+	if measured {
+		er = over.String()
 	}
-	return Decision{Reason: fmt.Sprintf("rollback trigger not met: error rate %s (trigger > %s), no core flow broken", er, pct(th.RollbackErrorRate))}
+	return Decision{Reason: fmt.Sprintf("rollback trigger not met: %s (trigger: error rate > %s on its 95%% lower bound), no core flow broken", er, pct(th.RollbackErrorRate))}
 }
 
 // ShouldRollback applies Decide to one round's checks: the error rate
@@ -44,15 +53,15 @@ func Decide(errorRate float64, broken []string, th target.Thresholds) Decision {
 // breaches (p95, CPU, ...) fail the watch but are not the runbook's
 // rollback trigger: they call for a look, and the on-call decides.
 func ShouldRollback(checks []Check, th target.Thresholds) Decision {
-	rate := math.NaN()
+	errs, reqs := math.NaN(), math.NaN()
 	var broken []string
 	for _, c := range checks {
 		switch {
-		case c.Key == keyErrorRate && (c.Status == Pass || c.Status == Breach):
-			rate = c.Value
+		case c.Key == keyErrorRate && c.Rate != nil:
+			errs, reqs = c.Rate.Errors, c.Rate.Total
 		case strings.HasPrefix(c.Key, keySmoke) && c.Status == Breach:
 			broken = append(broken, strings.TrimPrefix(c.Key, keySmoke))
 		}
 	}
-	return Decide(rate, broken, th)
+	return Decide(errs, reqs, broken, th)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -70,19 +71,23 @@ func runbookThresholds() target.Thresholds {
 // the 0.1% monitoring threshold alone is not a rollback.
 func TestShouldRollback(t *testing.T) {
 	th := runbookThresholds()
-	rate := func(v float64, st Status) Check { return Check{Key: keyErrorRate, Value: v, Status: st} }
+	rate := func(errs, reqs float64, st Status) Check {
+		r := stats.UnderThreshold(errs, reqs, th.ErrorRate)
+		return Check{Key: keyErrorRate, Value: r.Rate, Status: st, Rate: &r}
+	}
 	for _, tc := range []struct {
 		name   string
 		checks []Check
 		want   bool
 		reason string
 	}{
-		{"healthy", []Check{rate(0.0002, Pass)}, false, "not met"},
-		{"0.5% breaches monitoring, not the trigger", []Check{rate(0.005, Breach)}, false, "error rate 0.50% (trigger > 1.00%)"},
-		{"exactly 1% is not above", []Check{rate(0.01, Breach)}, false, "not met"},
-		{"5% triggers", []Check{rate(0.05, Breach)}, true, "error rate 5.00% > 1.00%"},
-		{"login broken triggers", []Check{rate(0, Pass), {Key: keySmoke + "auth", Status: Breach}}, true, "core functionality broken: auth"},
-		{"p95 alone does not", []Check{rate(0, Pass), {Key: keyP95, Value: 0.5, Status: Breach}}, false, "not met"},
+		{"healthy", []Check{rate(0, 4000, Pass)}, false, "not met"},
+		{"0.5% breaches monitoring, not the trigger", []Check{rate(5, 1000, Breach)}, false, "error rate 0.50% (5/1,000)"},
+		{"exactly 1% is not above", []Check{rate(10, 1000, Breach)}, false, "not met"},
+		{"1.5% on 100 requests is not shown above 1%", []Check{rate(1.5, 100, Breach)}, false, "INCONCLUSIVE"},
+		{"5% triggers", []Check{rate(50, 1000, Breach)}, true, "error rate 5.00% (50/1,000), 95% lower bound"},
+		{"login broken triggers", []Check{rate(0, 4000, Pass), {Key: keySmoke + "auth", Status: Breach}}, true, "core functionality broken: auth"},
+		{"p95 alone does not", []Check{rate(0, 4000, Pass), {Key: keyP95, Value: 0.5, Status: Breach}}, false, "not met"},
 		{"no data is not a trigger", []Check{{Key: keyErrorRate, Value: math.NaN(), Status: NoData}}, false, "not measured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

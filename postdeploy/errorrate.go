@@ -10,8 +10,10 @@ import (
 
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/internal/traffic"
+	"github.com/granter/runbook/internal/wait"
 )
 
 func errorRateManual(tgt *target.Target) string {
@@ -38,47 +40,115 @@ func (c *Checker) prometheus() (*metrics.Client, error) {
 	return metrics.New(p.URL, metrics.WithTimeout(c.Target.HTTP.Timeout))
 }
 
-// errorRate is Step 4.5: the share of 5xx answers over every Granter
-// series since the end of Phase 3 is below thresholds.errorRate, measured
-// on at least thresholds.minSamples requests. Too few requests is "no
-// data" and fails; on a target whose data may be reset (not readOnly) the
-// check first sends bounded read-only traffic to get them.
+// errorRate is Step 4.5, "Error rate < 0.1%", decided from the counts and
+// not from the ratio: the 5xx answers among every request the selector
+// picks since the end of Phase 3 give a one-sided 95% Clopper-Pearson upper
+// bound, and the step passes (MET) only when that bound is under
+// thresholds.errorRate. Zero errors in 294 requests is INCONCLUSIVE (the
+// bound is 1%), zero in 3,000 is MET for 0.1% (stats.MinSample). Every
+// service must have served requests in the window: one whose series are
+// missing is no data for that service, never absorbed into the sum.
+//
+// Too few requests to decide is INCONCLUSIVE, which does not pass. On a
+// target that is not readOnly (local only) the check sends the read-only
+// traffic still needed and waits for Prometheus to count it; on a readOnly
+// one it waits for real traffic while the window grows to ErrorRateWindow,
+// and then says how many requests were missing.
 func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	mc, err := c.prometheus()
 	if err != nil {
 		return err
 	}
 	tgt := c.Target
-	sel, min, threshold := tgt.Prometheus.Selector, tgt.Thresholds.MinSamples, tgt.Thresholds.ErrorRate
-	win := c.window(time.Now(), MinErrorRateWindow, ErrorRateWindow, ErrorRateWindow)
-	ev.Set(journal.KeyErrorRateThreshold, strconv.FormatFloat(threshold, 'g', -1, 64))
-	ev.Set(journal.KeyErrorRateWindow, win.String())
-	rate, err := mc.ErrorRate(ctx, sel, win, min)
-	if errors.Is(err, metrics.ErrNoData) && !tgt.ReadOnly {
-		need := min - int(rate.Requests)
-		n := need + need/4 + 10
-		ev.Logf("only %.0f requests in %s (need >= %d): sending %d read-only requests (this target is not readOnly: local only) so the measurement has its samples",
-			rate.Requests, win, min, n)
-		sent, terr := SendTraffic(ctx, tgt, n)
-		ev.Logf("sent %d requests; waiting for Prometheus to count them (at most %s)", sent, TrafficWait)
-		if terr != nil {
-			return fmt.Errorf("generating traffic for the measurement: %w", terr)
+	sel, threshold := tgt.Prometheus.Selector, tgt.Thresholds.ErrorRate
+	services := tgt.ServiceNames()
+	var rate metrics.Rate
+	var res stats.Result
+	measure := func(ctx context.Context) (bool, string, error) {
+		win := c.window(time.Now(), MinErrorRateWindow, ErrorRateWindow, ErrorRateWindow)
+		r, err := mc.ErrorRate(ctx, sel, win, 1)
+		if err != nil && ctx.Err() != nil {
+			return false, "", nil // cut short by the deadline: reported as the timeout
 		}
-		rate, err = mc.WaitForSamples(ctx, sel, win, min, TrafficWait)
+		if err != nil && !errors.Is(err, metrics.ErrNoData) {
+			return false, "", err
+		}
+		rate, res = r, r.Under(threshold)
+		missing := r.MissingServices(services)
+		seen := fmt.Sprintf("%s; requests per service: %s", res, orNone(r.PerService()))
+		if len(missing) > 0 {
+			seen += "; no requests from " + strings.Join(missing, ", ")
+		}
+		return res.Decided() && len(missing) == 0, seen, nil
 	}
-	ev.Set(journal.KeyErrorRateQuery, rate.Query)
-	ev.Set(journal.KeyErrorRateRequests, fmt.Sprintf("%.0f", rate.Requests))
+	done, _, err := measure(ctx)
 	if err != nil {
 		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
 	}
-	ev.Set(journal.KeyErrorRate, strconv.FormatFloat(rate.Value, 'g', 6, 64))
-	ev.Logf("%s; %.0f 5xx (%s)", rate.Measurement, rate.Errors, rate.ErrorsQuery)
-	if err := metrics.CheckBelow(rate.Measurement, threshold); err != nil {
-		return fmt.Errorf("%w; %.0f of %.0f requests answered 5xx (%s)", err, rate.Errors, rate.Requests, rate.ErrorsQuery)
+	if !done {
+		err = c.moreRequests(ctx, ev, res, measure)
 	}
-	ev.Summarize("error rate %s < %s over %s (%.0f requests)", metrics.Ratio.Format(rate.Value), metrics.Ratio.Format(threshold), win, rate.Requests)
-	return nil
+	for k, v := range journal.RateData(res) {
+		ev.Set(k, v)
+	}
+	ev.Set(journal.KeyErrorRateQuery, rate.Query)
+	ev.Set(journal.KeyErrorRateWindow, rate.Window.String())
+	ev.Set("error_rate.per_service", rate.PerService())
+	ev.Logf("%s; %s 5xx (%s) of %s requests (%s); per service: %s", res, fmtCount(rate.Errors), rate.ErrorsQuery,
+		fmtCount(rate.Requests), rate.RequestCountQuery, orNone(rate.PerService()))
+	if missing := rate.MissingServices(services); len(missing) > 0 {
+		return fmt.Errorf("error rate not proven: no data for %s (no request counted in %s: %s), so Step 4.5 is not passed; %s",
+			strings.Join(missing, ", "), rate.Window, rate.ByServiceQuery, res)
+	}
+	switch res.Verdict {
+	case stats.Met:
+		ev.Summarize("%s over %s", res, rate.Window)
+		return nil
+	case stats.Breached:
+		return fmt.Errorf("Step 4.5 failed: %s over %s (query: %s)", res, rate.Window, rate.Query)
+	}
+	if err != nil {
+		return fmt.Errorf("Step 4.5 not passed: %s over %s: %w", res, rate.Window, err)
+	}
+	return fmt.Errorf("Step 4.5 not passed: %s over %s (query: %s)", res, rate.Window, rate.Query)
 }
+
+// moreRequests gets the requests an INCONCLUSIVE error rate still needs,
+// then measures again until the claim is decided: on a target that is not
+// readOnly it sends them itself (bounded by MaxTraffic) and waits at most
+// TrafficWait for Prometheus to count them; on a readOnly target it waits
+// for real traffic until the window reaches ErrorRateWindow after Phase 3
+// ended (at least TrafficWait).
+func (c *Checker) moreRequests(ctx context.Context, ev *Evidence, res stats.Result, measure wait.Check) error {
+	limit := TrafficWait
+	if c.Target.ReadOnly {
+		if !c.Since.IsZero() {
+			limit = max(limit, time.Until(c.Since.Add(ErrorRateWindow)))
+		}
+		ev.Logf("%s: this target is readOnly, so waiting up to %s for real traffic", res, limit.Round(time.Second))
+	} else {
+		n := res.Needed + res.Needed/4 + 10
+		if res.Needed < 0 || n > MaxTraffic {
+			n = MaxTraffic
+		}
+		ev.Logf("%s: sending %d read-only requests (this target is not readOnly: local only) so the claim can be decided", res, n)
+		sent, err := SendTraffic(ctx, c.Target, int(n))
+		if err != nil {
+			return fmt.Errorf("generating traffic for the measurement: %w", err)
+		}
+		ev.Logf("sent %d requests; waiting up to %s for Prometheus to count them", sent, limit)
+	}
+	return wait.Poll(ctx, "the error rate to be decided (MET or BREACHED) with every service counted", metrics.SamplesPoll, limit, measure)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func fmtCount(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 
 // SendTraffic sends n read-only requests, as users would (internal/traffic).
 // It answers how many got an HTTP answer of any status; it fails only when

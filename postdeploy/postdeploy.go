@@ -29,6 +29,10 @@ const (
 	// TrafficWait bounds how long Prometheus may take to count the traffic
 	// a check sent (a few scrape intervals).
 	TrafficWait = 45 * time.Second
+	// MaxTraffic bounds the read-only requests Step 4.5 sends on a target
+	// that is not readOnly to decide its error rate (about 3/threshold are
+	// needed: 3,000 for 0.1%).
+	MaxTraffic = 20000
 	// CheckTimeout bounds one check.
 	CheckTimeout = 3 * time.Minute
 )

@@ -74,12 +74,12 @@ func TestDrill(t *testing.T) {
 			t.Logf("gate: %s", r)
 		}
 	}
-	rate := math.NaN()
-	if r, err := prom.ErrorRate(ctx, tgt.Prometheus.Selector, 10*time.Second, tgt.Thresholds.MinSamples); err == nil {
-		rate = r.Value
+	errs, reqs, rate := math.NaN(), math.NaN(), math.NaN()
+	if r, err := prom.ErrorRate(ctx, tgt.Prometheus.Selector, 10*time.Second, 1); err == nil {
+		errs, reqs, rate = r.Errors, r.Requests, r.Value
 		t.Logf("gate: %s", r)
 	}
-	decision := monitor.Decide(rate, broken, tgt.Thresholds)
+	decision := monitor.Decide(errs, reqs, broken, tgt.Thresholds)
 	t.Logf("gate: %s", decision.Reason)
 	require.True(t, decision.Rollback, "v2.0.1 answers 5%% of requests with 500: the gate must call for the rollback")
 	assert.Greater(t, rate, tgt.Thresholds.RollbackErrorRate, "error rate above the 1%% trigger")

@@ -91,18 +91,19 @@ func DefaultRecordPath(tgt *target.Target, runDir, version string) string {
 // DecideFromJournal applies the rollback rule to what Phase 4 journaled in
 // a run: a failed Step 4.1 names the broken flows (Data smoke.flows, "auth
 // failed, search passed, ..."; the failed step alone when the flows are
-// not listed), and the newest Phase 4 error_rate (a ratio or a percentage)
-// is the error rate. It is what the deploy applies after its postdeploy
+// not listed), and the newest Phase 4 error-rate counts (error_rate.errors
+// of error_rate.requests; a ratio alone cannot be decided from a bound, so
+// it is "not measured") decide the error-rate half. It is what the deploy applies after its postdeploy
 // gate: monitor.Decide on the journal's evidence.
 func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.Decision {
-	rate := math.NaN()
+	errs, reqs := math.NaN(), math.NaN()
 	var broken []string
 	for _, e := range entries {
 		if e.Phase != journal.Phase4 {
 			continue
 		}
-		if v, ok := journal.ParseRatio(e.Data[journal.KeyErrorRate]); ok {
-			rate = v
+		if x, n, ok := journal.RateCounts(e.Data); ok {
+			errs, reqs = x, n
 		}
 		if e.Step == "4.1" && e.Status == journal.StatusFailed {
 			flows := failedFlows(e.Data[journal.KeySmokeFlows])
@@ -112,7 +113,7 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 			broken = append(broken, flows...)
 		}
 	}
-	return monitor.Decide(rate, broken, th)
+	return monitor.Decide(errs, reqs, broken, th)
 }
 
 // failedFlows reads "auth failed, Search passed, ..." (in-process and go

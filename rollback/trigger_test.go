@@ -8,8 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
 )
+
+// counts is the error-rate evidence a gate journals: 5xx of requests.
+func counts(errs, reqs float64) map[string]string {
+	return journal.RateData(stats.UnderThreshold(errs, reqs, 0.001))
+}
 
 func TestDecideFromJournal(t *testing.T) {
 	th := target.Thresholds{ErrorRate: 0.001, RollbackErrorRate: 0.01, APIP95: 200 * time.Millisecond}
@@ -22,12 +28,14 @@ func TestDecideFromJournal(t *testing.T) {
 		want    bool
 		reason  string
 	}{
-		{"healthy", []journal.Entry{e("4.1", "ok", map[string]string{journal.KeySmokeFlows: "auth passed, search passed"}), e("4.5", "ok", map[string]string{journal.KeyErrorRate: "0.0002"})}, false, "not met"},
+		{"healthy", []journal.Entry{e("4.1", "ok", map[string]string{journal.KeySmokeFlows: "auth passed, search passed"}), e("4.5", "ok", counts(0, 4000))}, false, "not met"},
 		{"a broken flow", []journal.Entry{e("4.1", "failed", map[string]string{journal.KeySmokeFlows: "Auth failed, Search passed, Scraper passed"})}, true, "core functionality broken: auth"},
 		{"a failed 4.1 without flows", []journal.Entry{e("4.1", "failed", nil)}, true, "smoke (Step 4.1 failed"},
-		{"5% errors", []journal.Entry{e("4.5", "failed", map[string]string{journal.KeyErrorRate: "0.05"})}, true, "error rate 5.00% > 1.00%"},
-		{"0.5% is a breach, not the trigger", []journal.Entry{e("4.5", "failed", map[string]string{journal.KeyErrorRate: "0.5%"})}, false, "error rate 0.50%"},
-		{"other phases ignored", []journal.Entry{{Phase: "monitor", Step: "round 1/16", Data: map[string]string{journal.KeyErrorRate: "0.2"}}}, false, "not measured"},
+		{"30 errors in 1,000 fire the rule", []journal.Entry{e("4.5", "failed", counts(30, 1000))}, true, "95% lower bound"},
+		{"6 in 1,000 breach 0.1%, not the trigger", []journal.Entry{e("4.5", "failed", counts(6, 1000))}, false, "error rate 0.60% (6/1,000)"},
+		{"2 in 100 is 2% but not shown over 1%", []journal.Entry{e("4.5", "failed", counts(2, 100))}, false, "INCONCLUSIVE"},
+		{"a ratio without counts is not measured", []journal.Entry{e("4.5", "failed", map[string]string{journal.KeyErrorRate: "0.05"})}, false, "not measured"},
+		{"other phases ignored", []journal.Entry{{Phase: "monitor", Step: "round 1/16", Data: counts(200, 1000)}}, false, "not measured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := DecideFromJournal(tc.entries, th)

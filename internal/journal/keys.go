@@ -37,6 +37,10 @@ const (
 	KeyErrorRateWindow     = "error_rate.window"
 	KeyErrorRateRequests   = "error_rate.requests"
 	KeyErrorRateThreshold  = "error_rate.threshold"
+	KeyErrorRateErrors     = "error_rate.errors"  // 5xx answers counted in the window
+	KeyErrorRateLo         = "error_rate.lo"      // 95% lower bound (stats.Bound)
+	KeyErrorRateHi         = "error_rate.hi"      // 95% upper bound
+	KeyErrorRateVerdict    = "error_rate.verdict" // MET, BREACHED or INCONCLUSIVE for "< threshold"
 	KeyAlertsQuery         = "alerts.query"
 	KeyAlertsCritical      = "alerts.critical"
 	KeyAlertsCriticalNames = "alerts.critical.names"

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/wait"
 )
 
@@ -88,6 +91,48 @@ type Rate struct {
 	Measurement
 	Errors      float64 // 5xx requests in the window
 	ErrorsQuery string
+	// ByService is the requests each service served in the window
+	// (ByServiceQuery); a service without a series is absent.
+	ByService      map[string]float64
+	ByServiceQuery string
+}
+
+// Under decides "error rate < threshold" from the counts, not the ratio:
+// MET only when the 95% upper bound is under it (stats.UnderThreshold).
+func (r Rate) Under(threshold float64) stats.Result {
+	return stats.UnderThreshold(r.Errors, r.Requests, threshold)
+}
+
+// Over decides "error rate > threshold" (the rollback rule): it holds
+// (Verdict MET) only when the 95% lower bound is over it.
+func (r Rate) Over(threshold float64) stats.Result {
+	return stats.OverThreshold(r.Errors, r.Requests, threshold)
+}
+
+// MissingServices names the services in want that served no request in
+// the window: no data for that service, whatever the others show.
+func (r Rate) MissingServices(want []string) []string {
+	var out []string
+	for _, s := range want {
+		if r.ByService[s] <= 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// PerService prints the requests per service: "backend-core 1204, data-service 310".
+func (r Rate) PerService() string {
+	names := make([]string, 0, len(r.ByService))
+	for s := range r.ByService {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, s := range names {
+		parts[i] = fmt.Sprintf("%s %.0f", s, r.ByService[s])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Latency is a latency quantile in seconds.
@@ -123,6 +168,12 @@ func (c *Client) ErrorRate(ctx context.Context, sel string, window time.Duration
 		return r, err
 	}
 	r.Requests = n
+	r.ByServiceQuery = RequestsByServiceExpr(sel, window)
+	by, err := c.instantAt(ctx, r.ByServiceQuery, at)
+	if err != nil {
+		return r, err
+	}
+	r.ByService = by.By("service")
 	if n < float64(minSamples) || n == 0 {
 		return r, &NoDataError{Query: r.RequestCountQuery, Window: window, Requests: n, Need: minSamples}
 	}

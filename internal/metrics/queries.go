@@ -59,6 +59,13 @@ func RequestCountExpr(sel string, window time.Duration) string {
 	return fmt.Sprintf("sum(increase(%s[%s]))", series(RequestsTotal, sel), promDuration(window))
 }
 
+// RequestsByServiceExpr is the number of requests in window per service
+// (the "service" label every Granter service sets), so a service whose
+// series vanished shows as missing instead of dropping out of a sum.
+func RequestsByServiceExpr(sel string, window time.Duration) string {
+	return fmt.Sprintf("sum by (service) (increase(%s[%s]))", series(RequestsTotal, sel), promDuration(window))
+}
+
 // ErrorCountExpr is the number of 5xx requests in window.
 func ErrorCountExpr(sel string, window time.Duration) string {
 	return fmt.Sprintf("sum(increase(%s[%s]))", series(RequestsTotal, serverErrors, sel), promDuration(window))

@@ -13,6 +13,7 @@ import (
 	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
+	"github.com/granter/runbook/internal/stats"
 )
 
 // State is a criterion's (or one piece of evidence's) outcome. The zero
@@ -440,17 +441,24 @@ func evalErrorRate(a acc, r *Run) {
 		if t, ok := parseRatio(e.Data[journal.KeyErrorRateThreshold]); ok {
 			threshold = t
 		}
-		detail := evidenceDetail(e, journal.KeyErrorRateQuery, journal.KeyErrorRateWindow, journal.KeyErrorRateRequests)
-		val, ok := parseRatio(raw)
+		detail := evidenceDetail(e, journal.KeyErrorRateQuery, journal.KeyErrorRateWindow)
+		errs, reqs, ok := journal.RateCounts(e.Data)
+		if !ok {
+			a.add(NotEvaluated, entrySource(e), "error rate %q without its counts (%s, %s): a ratio alone cannot show < %s%s",
+				raw, journal.KeyErrorRateErrors, journal.KeyErrorRateRequests, pct(threshold), detail)
+			continue
+		}
+		// Decided again from the counts, whatever the entry concluded.
+		res := stats.UnderThreshold(errs, reqs, threshold)
 		switch {
-		case !ok:
-			a.add(NotEvaluated, entrySource(e), "error rate not measured: %q%s", raw, detail)
-		case val >= threshold:
-			a.add(NotMet, entrySource(e), "error rate %s, want < %s%s", pct(val), pct(threshold), detail)
+		case res.Verdict == stats.Breached:
+			a.add(NotMet, entrySource(e), "%s%s", res, detail)
+		case res.Verdict == stats.Inconclusive:
+			a.add(NotEvaluated, entrySource(e), "%s%s", res, detail)
 		case e.Status == journal.StatusFailed:
-			a.add(NotMet, entrySource(e), "error rate %s but the step failed: %s%s", pct(val), e.Error, detail)
+			a.add(NotMet, entrySource(e), "%s but the step failed: %s%s", res, e.Error, detail)
 		default:
-			a.add(Met, entrySource(e), "error rate %s < %s%s", pct(val), pct(threshold), detail)
+			a.add(Met, entrySource(e), "%s%s", res, detail)
 		}
 	}
 	testEvidence(a, r, "postdeploy", phase4.ErrorRate.Test, true)

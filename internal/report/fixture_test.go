@@ -3,6 +3,8 @@ package report_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/stats"
 )
 
 // planted is a secret the fixture lets through into the journal and the
@@ -283,9 +286,10 @@ func (f *fixture) run(o runOpts) string {
 	f.step("phase4", "4.4", "spot check critical endpoints", journal.StatusOK, 3*time.Second, map[string]string{
 		"endpoints": "GET /auth/me 200; GET /search?query=test 200; GET /health 200"})
 	status := journal.StatusOK
-	data := map[string]string{journal.KeyErrorRate: rate, journal.KeyErrorRateThreshold: "0.001", journal.KeyErrorRateWindow: "5m", journal.KeyErrorRateRequests: "1204",
-		journal.KeyErrorRateQuery: `sum(rate(http_requests_total{status=~"5..",namespace="granter"}[5m])) / sum(rate(http_requests_total{namespace="granter"}[5m]))`,
-		journal.KeyAlertsCritical: "0", journal.KeyAlertsQuery: `ALERTS{alertstate="firing",severity="critical"}`}
+	data := rateData(rate)
+	data[journal.KeyErrorRateWindow] = "5m"
+	data[journal.KeyErrorRateQuery] = `sum(rate(http_requests_total{status=~"5..",namespace="granter"}[5m])) / sum(rate(http_requests_total{namespace="granter"}[5m]))`
+	data[journal.KeyAlertsCritical], data[journal.KeyAlertsQuery] = "0", `ALERTS{alertstate="firing",severity="critical"}`
 	if r, _ := strconvRatio(rate); r >= 0.001 {
 		status = journal.StatusFailed
 		data["error"] = "error rate " + rate + " >= 0.1%"
@@ -313,7 +317,8 @@ func (f *fixture) run(o runOpts) string {
 	for i, every := range []time.Duration{30 * time.Minute, 30 * time.Minute, time.Hour, time.Hour, time.Hour} {
 		st := journal.StatusOK
 		d := map[string]string{"p95": p95, "p95.threshold": "200ms", "cpu": "38%", "cpu.threshold": "70%",
-			"connections": "42", "connections.threshold": "100", journal.KeyErrorRate: "0.0003", journal.KeyAlertsCritical: "0", journal.KeySQLErrors: "0"}
+			"connections": "42", "connections.threshold": "100", journal.KeyAlertsCritical: "0", journal.KeySQLErrors: "0"}
+		maps.Copy(d, rateData("0.0003"))
 		if p95 != "120ms" && i == 1 {
 			st, d["error"] = journal.StatusFailed, "p95 "+p95+" >= 200ms"
 		}
@@ -322,6 +327,20 @@ func (f *fixture) run(o runOpts) string {
 	}
 	f.step("monitor", "watch", "4-hour watch finished: metrics stable", journal.StatusOK, time.Second, map[string]string{journal.KeyMonitorWindow: "4h0m0s", "monitor.rounds": "5"})
 	return f.dir
+}
+
+// fixtureRequests is how many requests every error-rate entry of the
+// fixture counted: enough for 0.02% to be shown under 0.1%.
+const fixtureRequests = 10000
+
+// rateData is the error-rate evidence a gate journals for a ratio ("0.0002",
+// "0.52%") over fixtureRequests requests.
+func rateData(rate string) map[string]string {
+	v, err := strconvRatio(rate)
+	if err != nil {
+		panic(err)
+	}
+	return journal.RateData(stats.UnderThreshold(math.Round(v*fixtureRequests), fixtureRequests, 0.001))
 }
 
 func strconvRatio(s string) (float64, error) {

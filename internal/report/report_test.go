@@ -12,6 +12,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/report"
 )
 
@@ -66,7 +67,7 @@ func TestHealthyRunIsApproved(t *testing.T) {
 	deployed := criterion(t, v, "deployed")
 	require.Len(t, deployed.Evidence, 3, "one line per service")
 	assert.Contains(t, deployed.Evidence[0].Text, "backend-core: granter/backend-core:v1.9.0 → granter/backend-core:v2.0.0, rollout complete, 3/3 ready")
-	assert.Contains(t, criterion(t, v, "error_rate").Evidence[0].Text, "error rate 0.02% < 0.1%")
+	assert.Contains(t, criterion(t, v, "error_rate").Evidence[0].Text, "error rate 0.02% (2/10,000), 95% upper bound")
 	assert.Contains(t, criterion(t, v, "error_rate").Evidence[0].Text, `query: sum(rate(http_requests_total{status=~"5..",namespace="granter"}[5m]))`)
 	assert.Contains(t, criterion(t, v, "migrations").Evidence[0].Text, "all 6 expected migrations (from journal) in success state")
 
@@ -221,8 +222,9 @@ func TestSLOBreaches(t *testing.T) {
 		v := evaluate(t, f.run(runOpts{errorRate: "0.52%"}))
 		c := criterion(t, v, "error_rate")
 		assert.Equal(t, report.NotMet, c.State)
-		assert.Contains(t, c.Summary, "error rate 0.52%, want < 0.1% (query: sum(rate(http_requests_total{status=~\"5..\"")
-		assert.Contains(t, c.Summary, "window: 5m, requests: 1204")
+		assert.Contains(t, c.Summary, "error rate 0.52% (52/10,000), 95% lower bound")
+		assert.Contains(t, c.Summary, "> 0.1%: BREACHED (query: sum(rate(http_requests_total{status=~\"5..\"")
+		assert.Contains(t, c.Summary, "window: 5m")
 		assert.Equal(t, exitcode.SLO, v.ExitCode)
 		assert.Equal(t, "Step 4.5 (phase4)", v.FirstFailure().Where)
 	})
@@ -248,7 +250,7 @@ func TestThresholdFormats(t *testing.T) {
 	f := newFixture(t, "prod")
 	f.run(runOpts{})
 	f.step("monitor", "round 6", "watch metrics", journal.StatusOK, 1e9, map[string]string{
-		journal.KeyErrorRate: "0.0004", journal.KeyErrorRateThreshold: "< 0.1%",
+		journal.KeyErrorRate: "0.0004", journal.KeyErrorRateThreshold: "< 0.1%", journal.KeyErrorRateErrors: "4", journal.KeyErrorRateRequests: "10000",
 		"p95": "0.231", "p95.threshold": "< 200ms", "cpu": "n/a", "cpu.threshold": "< 70%",
 		journal.KeyAlertsCritical: "0", "alerts.critical.threshold": "< 1"})
 	v := evaluate(t, f.dir)
@@ -380,5 +382,34 @@ func TestRedactCommon(t *testing.T) {
 		"curl -H \"Authorization: Bearer {token}\" http://api/auth/me": "curl -H \"Authorization: Bearer {token}\" http://api/auth/me",
 	} {
 		assert.Equal(t, want, report.RedactCommon(in), in)
+	}
+}
+
+// Step 4.5's claim is decided again from the counts: 0 errors in 294
+// requests cannot show < 0.1% (the 95% upper bound is 1%), and a ratio
+// without its counts proves nothing.
+func TestErrorRateDecidedFromCounts(t *testing.T) {
+	for name, tc := range map[string]struct {
+		data map[string]string
+		want report.State
+		text string
+	}{
+		"0 in 294 is inconclusive": {journal.RateData(stats.UnderThreshold(0, 294, 0.001)), report.NotEvaluated, "(0/294), 95% upper bound 1.01% ≥ 0.1%: INCONCLUSIVE"},
+		"0 in 3,500 is met":        {journal.RateData(stats.UnderThreshold(0, 3500, 0.001)), report.Met, "MET"},
+		"6 in 1,000 is not met":    {journal.RateData(stats.UnderThreshold(6, 1000, 0.001)), report.NotMet, "BREACHED"},
+		"a ratio alone":            {map[string]string{journal.KeyErrorRate: "0", journal.KeyErrorRateThreshold: "0.001"}, report.NotEvaluated, "without its counts"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, "prod")
+			f.step("phase4", "4.5", "monitor error rate", journal.StatusOK, 1e9, tc.data)
+			v := evaluate(t, f.dir)
+			c := criterion(t, v, "error_rate")
+			assert.Equal(t, tc.want, c.State, c.Summary)
+			var texts []string
+			for _, e := range c.Evidence {
+				texts = append(texts, e.Text)
+			}
+			assert.Contains(t, strings.Join(texts, "\n"), tc.text)
+		})
 	}
 }

@@ -265,6 +265,15 @@ func (t *Target) Service(name string) (Service, bool) {
 	return Service{}, false
 }
 
+// ServiceNames lists the services in deployment order.
+func (t *Target) ServiceNames() []string {
+	out := make([]string, len(t.Services))
+	for i, s := range t.Services {
+		out[i] = s.Name
+	}
+	return out
+}
+
 // Secrets returns every secret the target holds, for redaction.
 func (t *Target) Secrets() []Secret {
 	if t.secrets == nil {
