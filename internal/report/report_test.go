@@ -12,8 +12,8 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/report"
+	"github.com/granter/runbook/internal/stats"
 )
 
 func evaluate(t *testing.T, dir string) report.Verdict {
