@@ -238,7 +238,8 @@ func TestLogErrorsStopTheSequence(t *testing.T) {
 
 // An error rate above 0.1% stops the sequence at Step 4.5. The fault
 // starts after the smoke flows (which it would otherwise break first):
-// users then hit a data-service that fails every 20th request.
+// users then hit a data-service that fails every 20th request (1,000
+// requests: enough to show the rate over 0.1% on its lower bound).
 func TestErrorRateAboveThresholdStopsTheSequence(t *testing.T) {
 	t.Cleanup(func() { reset(t) })
 	res := deployV2(t, runOpts{before: map[string]func(context.Context) error{
@@ -250,15 +251,15 @@ func TestErrorRateAboveThresholdStopsTheSequence(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			for range 200 {
+			for range 1000 {
 				if _, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=users", nil, 0, nil); err != nil {
 					return err
 				}
 			}
-			return prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector)
+			return prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector, 40)
 		},
 	}})
-	requireStopped(t, res, "4.5", exitcode.SLO, "TestErrorRate", "above threshold 0.10%", "answered 5xx")
+	requireStopped(t, res, "4.5", exitcode.SLO, "TestErrorRate", "95% lower bound", "> 0.1%: BREACHED")
 	assert.Contains(t, res.out, "next:    make rollback ENV=local")
 }
 

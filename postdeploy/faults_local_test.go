@@ -39,7 +39,7 @@ func faultProofs(t *testing.T) {
 		{faults.PlatformSQLErrors, "TestNoSQLErrors", users, []string{"SQL errors in the logs", "sql error", "grant_applications"}},
 		{faults.HealthDBDown, "TestHealthChecks", nil, []string{"/health: status 503, want 200", `"database":"down"`}},
 		{faults.AuthMeWrongUser, "TestCriticalEndpoints", nil, []string{"/auth/me", "want the spot-check user"}},
-		{faults.PlatformErrorRate5pct + "@" + target.DataService, "TestErrorRate", dataServiceUsers, []string{"error rate", "above threshold 0.10%", "answered 5xx"}},
+		{faults.PlatformErrorRate5pct + "@" + target.DataService, "TestErrorRate", dataServiceUsers, []string{"Step 4.5 failed: error rate", "95% lower bound", "> 0.1%: BREACHED"}},
 	}
 	for _, c := range cases {
 		t.Run(c.fault, func(t *testing.T) {
@@ -63,15 +63,17 @@ func faultProofs(t *testing.T) {
 	}
 }
 
-// dataServiceUsers sends 200 requests to data-service (every 20th answers
-// 500 with the fault) and waits until Prometheus has counted the 500s.
+// dataServiceUsers sends 1,000 requests to data-service (every 20th answers
+// 500 with the fault: 50) and waits until Prometheus has counted most of
+// them: enough to show a rate over 0.1% beside the thousands of requests
+// earlier checks sent in the same window.
 func dataServiceUsers(ctx context.Context, t *testing.T) {
 	t.Helper()
 	cl, err := httpcheck.ForService(tgt, target.DataService)
 	require.NoError(t, err)
-	for range 200 {
+	for range 1000 {
 		_, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=fault-proof", nil, 0, nil)
 		require.NoError(t, err)
 	}
-	require.NoError(t, prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector))
+	require.NoError(t, prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector, 40))
 }
