@@ -109,9 +109,16 @@ func TestHTMLReportContent(t *testing.T) {
 
 	// The timeline: an inline SVG with one group per phase, a planned bar
 	// for each, an actual bar for each phase that ran, overruns in red.
+	// Before it, one chart per watched metric (six) over the watch's rounds,
+	// each with its threshold line, the error rate with its band.
 	svgs := find(doc, byTag("svg"))
-	require.Len(t, svgs, 1)
-	phases := find(svgs[0], func(n *html.Node) bool { return n.Data == "g" && hasClass(n, "phase") })
+	require.Len(t, svgs, 7, "six watched metrics and the timeline")
+	watch := find(doc, func(n *html.Node) bool { return n.Data == "h2" && attr(n, "id") == "watch" })
+	require.Len(t, watch, 1, "the watch section")
+	for _, title := range []string{"Error rate (95% confidence band)", "API response time p95", "Database query time p95", "CPU usage", "Memory growth", "Active database connections"} {
+		assert.Contains(t, raw, title)
+	}
+	phases := find(svgs[6], func(n *html.Node) bool { return n.Data == "g" && hasClass(n, "phase") })
 	require.Len(t, phases, len(v.Timeline))
 	require.Len(t, phases, 6)
 	for i, g := range phases {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,7 +27,10 @@ type view struct {
 	Phases     []phaseView
 	Gates      []gateView
 	Chart      chart
-	Generated  string
+	// WatchCharts are the watched metrics over the monitoring rounds, one
+	// SVG each (watchCharts); none without a watch.
+	WatchCharts []template.HTML
+	Generated   string
 }
 
 type kv struct{ K, V string }
@@ -123,6 +127,7 @@ func newView(v Verdict) view {
 		out.Gates = append(out.Gates, gateOf(g))
 	}
 	out.Chart = newChart(v.Timeline)
+	out.WatchCharts = watchCharts(r.Entries)
 	return out
 }
 
