@@ -80,7 +80,7 @@ func (c Check) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-7s %s: ", c.Status, c.Metric)
 	switch {
-	case c.Status == Skipped || c.Status == NoData:
+	case c.Status == Skipped || c.Status == NoData || c.Status == Inconclusive:
 		fmt.Fprintf(&b, "%v", c.Err)
 	default:
 		fmt.Fprintf(&b, "%s, threshold %s", c.Shown, c.ThresholdShown)

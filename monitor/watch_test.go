@@ -44,7 +44,7 @@ func run(m *testing.M) int {
 		return 2
 	}
 	// The watch's mechanics are proven at a 1% error-rate threshold: 300
-	// requests (5 s windows at watchRPS) decide it, where the runbook's 0.1%
+	// requests (10 s windows at watchRPS) decide it, where the runbook's 0.1%
 	// needs 3,000 per window (stats.MinSample). The 0.1% gate itself is
 	// proven on enough traffic by postdeploy's TestErrorRate and make local.
 	tgt.Thresholds.ErrorRate = 0.01
@@ -98,9 +98,11 @@ func (w *testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// watchRPS is the tests' steady load: 5 s windows hold about 400
-// requests, enough to show an error rate under 1% (0 errors in 300).
-const watchRPS = 80
+// watchRPS is the tests' steady load: 10 s windows hold about 400
+// requests, enough to show an error rate under 1% (0 errors in 300) and
+// over 59 per service for each p95, while backend-core's search stays well
+// under its 200 ms on two cores (at 80 a second its p95 reached 200 ms).
+const watchRPS = 40
 
 // withTraffic sends steady load and waits until Prometheus has counted enough
 // requests over window to judge (evidence, not a sleep).
@@ -175,7 +177,7 @@ func TestWatchWithoutTrafficIsNoData(t *testing.T) {
 // every round and the watch, and reads database query time from both
 // sources.
 func TestWatchHealthyPasses(t *testing.T) {
-	withTraffic(t, 5*time.Second)
+	withTraffic(t, 10*time.Second)
 	dir := t.TempDir()
 	j, err := journal.Open(dir, "watch", tgt.Env, tgt.Redact)
 	require.NoError(t, err)
@@ -183,12 +185,12 @@ func TestWatchHealthyPasses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var rounds int
-	res, err := monitor.Watch(ctx, tgt, monitor.Options{Schedule: monitor.MustParseSchedule("5s x2, 6s x2"), Journal: j,
+	res, err := monitor.Watch(ctx, tgt, monitor.Options{Schedule: monitor.MustParseSchedule("10s x2, 12s x2"), Journal: j,
 		Out: &testWriter{t: t}, OnRound: func(monitor.Round) { rounds++ }})
 	require.NoError(t, err, "a healthy platform passes the watch")
 	assert.Equal(t, 5, rounds)
 	assert.Len(t, res.Rounds, 5)
-	assert.GreaterOrEqual(t, res.Ended.Sub(res.Started), 22*time.Second, "the schedule is kept: 2x5s + 2x6s")
+	assert.GreaterOrEqual(t, res.Ended.Sub(res.Started), 44*time.Second, "the schedule is kept: 2x10s + 2x12s")
 
 	last := res.Rounds[len(res.Rounds)-1]
 	seen := map[string]monitor.Check{}
@@ -229,12 +231,12 @@ func TestWatchFailsWithinOneRound(t *testing.T) {
 		{faults.PlatformErrorRate5pct, monitor.MetricErrorRate, true},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
-			withTraffic(t, 5*time.Second)
+			withTraffic(t, 10*time.Second)
 			t.Cleanup(func() { _ = env.Platform.Faults.Disable(tc.fault) })
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			var on time.Time
-			res, err := monitor.Watch(ctx, tgt, monitor.Options{Schedule: monitor.MustParseSchedule("5s x4"), Out: &testWriter{t: t},
+			res, err := monitor.Watch(ctx, tgt, monitor.Options{Schedule: monitor.MustParseSchedule("10s x4"), Out: &testWriter{t: t},
 				NoSmoke: true, // the metrics alone must see it
 				OnRound: func(r monitor.Round) {
 					if r.N == 1 && r.Passed() {

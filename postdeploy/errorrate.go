@@ -63,7 +63,7 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	sel, threshold := tgt.Prometheus.Selector, tgt.Thresholds.ErrorRate
 	services := tgt.ServiceNames()
 	var rate metrics.Rate
-	var res stats.Result
+	var res, over stats.Result
 	measure := func(ctx context.Context) (bool, string, error) {
 		win := c.window(time.Now(), MinErrorRateWindow, ErrorRateWindow, ErrorRateWindow)
 		r, err := mc.ErrorRate(ctx, sel, win, 1)
@@ -73,20 +73,28 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		if err != nil && !errors.Is(err, metrics.ErrNoData) {
 			return false, "", err
 		}
-		rate, res = r, r.Under(threshold)
+		// Both claims from the same counts: the gate's "< 0.1%", and the
+		// rollback rule's "> 1%", so that a failing gate leaves the rule
+		// enough requests to tell (1.5% errors breach 0.1% within a few
+		// hundred requests but show "> 1%" only after about 1,600).
+		rate, res, over = r, r.Under(threshold), r.Over(tgt.Thresholds.RollbackErrorRate)
 		missing := r.MissingServices(services)
-		seen := fmt.Sprintf("%s; requests per service: %s", res, orNone(r.PerService()))
+		seen := fmt.Sprintf("%s; rollback rule: %s; requests per service: %s", res, over, orNone(r.PerService()))
 		if len(missing) > 0 {
 			seen += "; no requests from " + strings.Join(missing, ", ")
 		}
-		return res.Decided() && len(missing) == 0, seen, nil
+		return res.Decided() && over.Decided() && len(missing) == 0, seen, nil
 	}
 	done, _, err := measure(ctx)
 	if err != nil {
 		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
 	}
 	if !done {
-		err = c.moreRequests(ctx, ev, res, measure)
+		need := res
+		if over.Needed > res.Needed || over.Needed < 0 {
+			need = over
+		}
+		err = c.moreRequests(ctx, ev, need, measure)
 	}
 	for k, v := range journal.RateData(res) {
 		ev.Set(k, v)
@@ -96,6 +104,7 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	ev.Set("error_rate.per_service", rate.PerService())
 	ev.Logf("%s; %s 5xx (%s) of %s requests (%s); per service: %s", res, fmtCount(rate.Errors), rate.ErrorsQuery,
 		fmtCount(rate.Requests), rate.RequestCountQuery, orNone(rate.PerService()))
+	ev.Logf("rollback rule on the same counts: %s", over)
 	if missing := rate.MissingServices(services); len(missing) > 0 {
 		return fmt.Errorf("error rate not proven: no data for %s (no request counted in %s: %s), so Step 4.5 is not passed; %s",
 			strings.Join(missing, ", "), rate.Window, rate.ByServiceQuery, res)

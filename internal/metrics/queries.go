@@ -66,6 +66,12 @@ func RequestsByServiceExpr(sel string, window time.Duration) string {
 	return fmt.Sprintf("sum by (service) (increase(%s[%s]))", series(RequestsTotal, sel), promDuration(window))
 }
 
+// LatencyBucketsExpr is the request-latency histogram over window per
+// service: the cumulative count at or under each bucket bound (le).
+func LatencyBucketsExpr(sel string, window time.Duration) string {
+	return fmt.Sprintf("sum by (service, le) (increase(%s[%s]))", series(RequestDuration+"_bucket", sel), promDuration(window))
+}
+
 // ErrorCountExpr is the number of 5xx requests in window.
 func ErrorCountExpr(sel string, window time.Duration) string {
 	return fmt.Sprintf("sum(increase(%s[%s]))", series(RequestsTotal, serverErrors, sel), promDuration(window))
