@@ -2,26 +2,22 @@ package rollback
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/notify"
 	"github.com/granter/runbook/internal/pgbackup"
-	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke"
 )
@@ -320,246 +316,4 @@ func (r *runner) warn(format string, args ...any) {
 	w := r.tgt.Redact(fmt.Sprintf(format, args...))
 	r.res.Warnings = append(r.res.Warnings, w)
 	fmt.Fprintf(r.out, "rollback: WARNING: %s\n", w)
-}
-
-// message is Steps 1 and 7 (and the failure message): a team message that
-// does not stop the rollback when it fails.
-func (r *runner) message(ctx context.Context, s PlannedStep, text string) {
-	res := StepResult{N: s.N, Name: s.Name, Title: s.Title, Started: time.Now(), Status: journal.StatusOK}
-	var err error
-	switch {
-	case r.team == nil:
-		res.Status, err = journal.StatusSkipped, errors.New("the target has no team channel (webhook)")
-	default:
-		mctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
-		err = r.team.Send(mctx, text)
-		cancel()
-		if err != nil {
-			// Not delivered: recorded as not done (skipped is never counted
-			// as success), not as a failed rollback: the system is what
-			// matters; the team must be told by other means.
-			res.Status = journal.StatusSkipped
-		}
-	}
-	res.Duration, res.Err = time.Since(res.Started), err
-	r.res.Steps = append(r.res.Steps, res)
-	e := journal.Entry{Phase: Phase, Step: strconv.Itoa(s.N), Action: s.Title + `: "` + text + `"`, Status: res.Status,
-		Started: res.Started, Duration: res.Duration, Data: map[string]string{"message": text}}
-	if s.N == 7 {
-		e.Data["rollback.total"] = time.Since(r.res.Started).Round(time.Second).String()
-		e.Data["rollback.budget"] = r.tgt.Thresholds.RollbackBudget.String()
-		e.Data[journal.KeyVersion] = r.plan.To
-	}
-	if err != nil {
-		e.Error = "team NOT notified: " + err.Error()
-		r.warn("Step %d: the team was NOT notified (%v): tell them by other means: %q", s.N, err, text)
-	} else {
-		fmt.Fprintf(r.out, "rollback: Step %d: %s: sent %q\n", s.N, s.Title, text)
-	}
-	r.journal(e)
-}
-
-// scaleDown is Step 2: every deployment to 0, then wait until no pod is
-// left (the services' database sessions end with them).
-func (r *runner) scaleDown(ctx context.Context) ([]map[string]string, error) {
-	ns := r.plan.Namespace
-	var data []map[string]string
-	for _, img := range r.plan.Images {
-		if err := kube.Scale(ctx, r.cs, ns, img.Deployment, 0); err != nil {
-			return data, err
-		}
-		data = append(data, map[string]string{journal.KeyDeployment: img.Deployment, journal.KeyReplicasBefore: strconv.Itoa(int(img.Replicas)), "replicas": "0"})
-	}
-	wctx, cancel := context.WithTimeout(ctx, r.tgt.Thresholds.RolloutTimeout)
-	defer cancel()
-	prog := progress.New(r.out, "rollback: waiting for the pods to end", int64(len(r.plan.Images)), progress.In(progress.Count("deployments without pods")))
-	err := r.each(func(img Image) error {
-		if err := kube.WaitNoPods(wctx, r.cs, ns, img.Deployment); err != nil {
-			return err
-		}
-		prog.Add(1)
-		prog.Note("%s: no pod left", img.Deployment)
-		return nil
-	})
-	_ = prog.Done(map[bool]string{true: "done", false: "FAILED"}[err == nil])
-	return data, err
-}
-
-// each runs fn for every deployment at once and joins the errors.
-func (r *runner) each(fn func(Image) error) error {
-	errs := make([]error, len(r.plan.Images))
-	var wg sync.WaitGroup
-	for i, img := range r.plan.Images {
-		wg.Go(func() { errs[i] = fn(img) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// restore is Step 3: pgbackup.Restore, into a new database verified
-// against the manifest, then switched in by renaming.
-func (r *runner) restore(ctx context.Context) ([]map[string]string, error) {
-	b := r.plan.Backup
-	prog := progress.New(r.out, "rollback: restoring "+filepath.Base(b.Path)+" into a new database", b.Size)
-	res, err := pgbackup.Restore(ctx, b, r.plan.Database, pgbackup.WithProgress(func(pp pgbackup.Progress) {
-		switch pp.Stage {
-		case "restoring":
-			prog.Update(pp.Bytes)
-			if pp.Total > 0 && pp.Bytes >= pp.Total && !pp.Done {
-				prog.Note("file read; pg_restore builds the indexes and constraints")
-			}
-		case "comparing":
-			prog.Note("comparing every table's rows and checksum with the manifest, %s", pp.Elapsed.Round(time.Second))
-		}
-	}, 2*time.Second))
-	_ = prog.Done(map[bool]string{true: "restored, verified, switched", false: "FAILED"}[err == nil])
-	d := map[string]string{journal.KeyBackupFile: b.Path, journal.KeyBackupSHA256: b.SHA256, journal.KeyBackupTaken: b.Taken.Format(time.RFC3339), "database": r.plan.Database.Database}
-	if err != nil {
-		if res.Database != "" {
-			// The switch happened and only what came after it failed: the
-			// restored database is live, the previous one kept.
-			r.res.Restored = &res
-			d["database.previous"] = res.Previous
-		}
-		return []map[string]string{d}, err
-	}
-	r.res.Restored = &res
-	d["database.previous"] = res.Previous
-	d["tables"] = strconv.Itoa(res.Verification.Tables)
-	d["rows"] = strconv.FormatInt(res.Verification.Rows, 10)
-	d["restore"] = res.Verification.Restore.Round(time.Millisecond).String()
-	d["compare"] = res.Verification.Compare.Round(time.Millisecond).String()
-	d["verified"] = "every table's row count and checksum equal the backup's manifest"
-	fmt.Fprintf(r.out, "rollback: %s restored: %d tables, %d rows, counts and checksums equal the backup's (restore %s, compare %s); the database as it was is kept as %s\n",
-		res.Database, res.Verification.Tables, res.Verification.Rows, res.Verification.Restore.Round(time.Millisecond), res.Verification.Compare.Round(time.Millisecond), orDash(res.Previous))
-	return []map[string]string{d}, nil
-}
-
-// setImages is Step 4: the previous image on every deployment that
-// changed, then the replicas back (Step 2 left them at 0).
-func (r *runner) setImages(ctx context.Context) ([]map[string]string, error) {
-	ns := r.plan.Namespace
-	var data []map[string]string
-	for _, img := range r.plan.Images {
-		if img.Current != img.Previous {
-			if err := kube.SetImage(ctx, r.cs, ns, img.Deployment, img.Container, img.Previous); err != nil {
-				return data, err
-			}
-		}
-		if err := kube.Scale(ctx, r.cs, ns, img.Deployment, img.Replicas); err != nil {
-			return data, err
-		}
-		data = append(data, map[string]string{journal.KeyDeployment: img.Deployment, journal.KeyImageBefore: img.Current, journal.KeyImageAfter: img.Previous,
-			"replicas": strconv.Itoa(int(img.Replicas))})
-		fmt.Fprintf(r.out, "rollback: %s: image %s, %d replicas\n", img.Deployment, img.Previous, img.Replicas)
-	}
-	return data, nil
-}
-
-// rollout is Step 5: every rollout complete (kubectl rollout status
-// --timeout=5m), then every service answering its health check at the
-// previous version.
-func (r *runner) rollout(ctx context.Context) ([]map[string]string, error) {
-	ns := r.plan.Namespace
-	wctx, cancel := context.WithTimeout(ctx, r.tgt.Thresholds.RolloutTimeout)
-	defer cancel()
-	prog := progress.New(r.out, "rollback: rollouts", int64(len(r.plan.Images)), progress.In(progress.Count("complete")))
-	var mu sync.Mutex
-	data := map[string]map[string]string{}
-	err := r.each(func(img Image) error {
-		err := kube.WaitRollout(wctx, r.cs, ns, img.Deployment, kube.WithProgress(func(rp kube.RolloutProgress) { prog.Note("%s", rp) }))
-		if err != nil {
-			return err
-		}
-		prog.Add(1)
-		version, err := waitHealthy(wctx, r.tgt, img.Deployment, Tag(img.Previous))
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		data[img.Deployment] = map[string]string{journal.KeyDeployment: img.Deployment, journal.KeyRollout: "complete", "health": "200", journal.KeyVersion: version}
-		mu.Unlock()
-		return nil
-	})
-	_ = prog.Done(map[bool]string{true: "complete, every service healthy at " + r.plan.To, false: "FAILED"}[err == nil])
-	var out []map[string]string
-	for _, img := range r.plan.Images {
-		if d, ok := data[img.Deployment]; ok {
-			out = append(out, d)
-		}
-	}
-	return out, err
-}
-
-// smoke is Step 6: the five flows of Step 4.1 against the previous version.
-func (r *runner) smoke(ctx context.Context) ([]map[string]string, error) {
-	results := smoke.RunAll(ctx, r.tgt, r.opts.Smoke)
-	r.res.Smoke = results
-	d := map[string]string{}
-	var errs []error
-	for _, res := range results {
-		status := "passed"
-		if err := res.Err(); err != nil {
-			status = "failed"
-			errs = append(errs, err)
-		}
-		d["smoke."+res.Flow] = status
-		fmt.Fprintf(r.out, "rollback: smoke %s: %s in %s\n", res.Flow, status, res.Duration.Round(time.Millisecond))
-	}
-	return []map[string]string{d}, errors.Join(errs...)
-}
-
-// summary prints each step's time and the total against the runbook's
-// estimate; on failure, how to recover by hand.
-func (r *runner) summary(err error) {
-	fmt.Fprintf(r.out, "rollback: step times:\n")
-	for _, s := range r.res.Steps {
-		fmt.Fprintf(r.out, "  Step %d %-10s %-8s %s\n", s.N, s.Name, s.Status, s.Duration.Round(time.Millisecond))
-	}
-	fmt.Fprintf(r.out, "rollback: total %s (the runbook's estimate: %s)\n", r.res.Total.Round(time.Millisecond), r.res.Budget)
-	if r.res.Budget > 0 && r.res.Total > r.res.Budget {
-		r.warn("the rollback took %s, longer than the runbook's estimate of %s: update checklist item 6's estimate", r.res.Total.Round(time.Second), r.res.Budget)
-	}
-	if err == nil {
-		fmt.Fprintf(r.out, "rollback: COMPLETE: %s on %s, database restored from %s\n", r.tgt.Env, r.plan.To, filepath.Base(r.plan.Backup.Path))
-		return
-	}
-	if r.team != nil {
-		mctx, cancel := context.WithTimeout(context.Background(), NotifyTimeout)
-		text := fmt.Sprintf("ROLLBACK FAILED on %s — %v — escalate now (Database Admin, Infrastructure Lead)", r.tgt.Env, err)
-		if serr := r.team.Send(mctx, r.tgt.Redact(text)); serr != nil {
-			r.warn("the team was NOT told the rollback failed (%v): call the escalation contacts", serr)
-		}
-		cancel()
-	}
-	fmt.Fprintf(r.out, "rollback: FAILED: %v\n", r.tgt.Redact(err.Error()))
-	fmt.Fprintf(r.out, "rollback: what is true now: the steps above marked ok were done; the database is either the old one or the verified restored one (never half-restored).\n")
-	fmt.Fprintf(r.out, "rollback: fix the cause and run it again (it resumes from the journal: the replicas recorded in Step 2 are kept), or finish by hand:\n")
-	for _, s := range r.plan.Steps() {
-		for _, m := range s.Manual {
-			fmt.Fprintf(r.out, "    $ %s\n", m)
-		}
-	}
-}
-
-// record writes the checklist.RollbackRecord (checklist item 6 reads the
-// staging one).
-func (r *runner) record(err error) {
-	if r.opts.RecordPath == "" {
-		return
-	}
-	rec := checklist.RollbackRecord{Env: r.tgt.Env, Version: r.plan.From, To: r.plan.To, Result: checklist.RollbackSucceeded,
-		At: time.Now().UTC(), Duration: r.res.Total, Steps: map[string]time.Duration{}}
-	for _, s := range r.res.Steps {
-		rec.Steps[s.Name] += s.Duration
-	}
-	if err != nil {
-		rec.Result = "failed"
-		rec.Problems = append(rec.Problems, r.tgt.Redact(err.Error()))
-	}
-	if werr := checklist.WriteJSON(r.opts.RecordPath, rec); werr != nil {
-		r.warn("rollback record %s: %v", r.opts.RecordPath, werr)
-		return
-	}
-	fmt.Fprintf(r.out, "rollback: record written to %s\n", r.opts.RecordPath)
 }

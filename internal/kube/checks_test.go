@@ -20,7 +20,7 @@ func TestCheckSecretKeys(t *testing.T) {
 		assert.NoError(t, kube.CheckSecretKeys(timeout(t, 5*time.Second), cluster.Clientset, ns, kubelab.SecretsName, kubelab.SecretKeys))
 	})
 	t.Run("missing_key_named_value_never_shown", func(t *testing.T) {
-		ns := cluster.NewNamespace(t)
+		ns := cluster.NewNamespaceT(t)
 		ctx := timeout(t, 10*time.Second)
 		const jwt = "s3cr3t-jwt-value-that-must-not-leak"
 		require.NoError(t, kubelab.ApplyGranter(ctx, cluster.Clientset, ns, "v1.9.0", kubelab.WithReplicas(0),
@@ -34,7 +34,7 @@ func TestCheckSecretKeys(t *testing.T) {
 		assert.NotContains(t, err.Error(), "postgres://")
 	})
 	t.Run("missing_secret", func(t *testing.T) {
-		ns := cluster.NewNamespace(t)
+		ns := cluster.NewNamespaceT(t)
 		err := kube.CheckSecretKeys(timeout(t, 5*time.Second), cluster.Clientset, ns, "granter-secrets", []string{"JWT_SECRET"})
 		require.Error(t, err)
 		assert.Equal(t, "secret "+ns+"/granter-secrets: not found (expected keys JWT_SECRET)", err.Error())
@@ -53,7 +53,7 @@ func TestCheckServiceEndpoints(t *testing.T) {
 		}
 	})
 	t.Run("no_ready_endpoint", func(t *testing.T) {
-		ns := cluster.NewNamespace(t)
+		ns := cluster.NewNamespaceT(t)
 		setup := timeout(t, 10*time.Second)
 		require.NoError(t, kubelab.ApplyGranter(setup, cluster.Clientset, ns, "v1.9.0",
 			kubelab.WithFault(kubelab.BackendCore, kubelab.FaultNeverReady)))
@@ -71,7 +71,7 @@ func TestCheckServiceEndpoints(t *testing.T) {
 		assert.Equal(t, 0, ee.Ready)
 	})
 	t.Run("missing_service", func(t *testing.T) {
-		ns := cluster.NewNamespace(t)
+		ns := cluster.NewNamespaceT(t)
 		err := kube.CheckServiceEndpoints(timeout(t, 5*time.Second), cluster.Clientset, ns, "backend-core")
 		require.Error(t, err)
 		assert.Equal(t, "service "+ns+"/backend-core: service not found", err.Error())

@@ -28,11 +28,11 @@ func TestPodLogs_scanFindsPlantedErrorAndIgnoresAllowlisted(t *testing.T) {
 	if healthy > broken {
 		healthy, broken = broken, healthy
 	}
-	cluster.PlantPodLog(t, ns, healthy, "backend-core",
+	cluster.PlantPodLogT(t, ns, healthy, "backend-core",
 		`{"level":"info","msg":"listening on :3001"}`,
 		`2026-11-26T14:20:00Z ERROR token cache miss (expected) user=42`,
 	)
-	cluster.PlantPodLog(t, ns, broken, "backend-core",
+	cluster.PlantPodLogT(t, ns, broken, "backend-core",
 		`{"level":"info","msg":"listening on :3001"}`,
 		`{"level":"error","msg":"relation \"grants\" does not exist","migration":"20260128001000"}`,
 		`2026-11-26T14:20:01Z ERROR token cache miss (expected) user=43`,
@@ -68,7 +68,7 @@ func TestPodLogs_scanFindsPlantedErrorAndIgnoresAllowlisted(t *testing.T) {
 }
 
 func TestPodLogs_noMatchingPodIsAnError(t *testing.T) {
-	ns := cluster.NewNamespace(t)
+	ns := cluster.NewNamespaceT(t)
 	_, err := kube.PodLogs(timeout(t, 5*time.Second), cluster.Clientset, ns, "app=backend-core", kube.LogOptions{})
 	var np *kube.NoPodsError
 	require.ErrorAs(t, err, &np)

@@ -12,7 +12,7 @@ import (
 )
 
 // cluster is the one local control plane of this test package; tests
-// isolate themselves with cluster.NewNamespace.
+// isolate themselves with cluster.NewNamespaceT.
 var cluster *kubelab.Cluster
 
 func TestMain(m *testing.M) { kubelab.Main(m, &cluster) }
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { kubelab.Main(m, &cluster) }
 // waits until all three deployments are rolled out.
 func granter(tb testing.TB, opts ...kubelab.GranterOption) string {
 	tb.Helper()
-	ns := cluster.NewNamespace(tb)
+	ns := cluster.NewNamespaceT(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(tb, kubelab.ApplyGranter(ctx, cluster.Clientset, ns, "v1.9.0", opts...))

@@ -158,7 +158,7 @@ func TestWaitRollout_timeoutNamesThePodWaitingReason(t *testing.T) {
 }
 
 func TestWaitRollout_missingDeployment(t *testing.T) {
-	ns := cluster.NewNamespace(t)
+	ns := cluster.NewNamespaceT(t)
 	err := kube.WaitRollout(timeout(t, 5*time.Second), cluster.Clientset, ns, "backend-core")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "rollout status deployment "+ns+"/backend-core")

@@ -51,7 +51,7 @@ func TestWaitNoPods_timeoutNamesThePodsLeft(t *testing.T) {
 }
 
 func TestScale_missingDeploymentSaysWhich(t *testing.T) {
-	ns := cluster.NewNamespace(t)
+	ns := cluster.NewNamespaceT(t)
 	err := kube.Scale(timeout(t, 5*time.Second), cluster.Clientset, ns, "nope", 0)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "scale deployment "+ns+"/nope to 0")

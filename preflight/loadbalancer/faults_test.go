@@ -30,7 +30,7 @@ import (
 // replica each, rolled out and with ready endpoints.
 func scratch(t *testing.T) string {
 	t.Helper()
-	ns := env.Cluster.NewNamespace(t)
+	ns := env.Cluster.NewNamespaceT(t)
 	cs := env.Cluster.Clientset
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -42,7 +42,7 @@ func run(t *testing.T, edit func(tg *target.Target)) flow.Result {
 // rolled out. The platform's own namespace stays as it is.
 func namespaceAt(t *testing.T, version string, images map[string]string) string {
 	t.Helper()
-	ns := env.Cluster.NewNamespace(t)
+	ns := env.Cluster.NewNamespaceT(t)
 	cs := env.Cluster.Clientset
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -1,0 +1,28 @@
+package rollback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/granter/runbook/smoke"
+)
+
+// smoke is Step 6: the five flows of Step 4.1 against the previous version.
+func (r *runner) smoke(ctx context.Context) ([]map[string]string, error) {
+	results := smoke.RunAll(ctx, r.tgt, r.opts.Smoke)
+	r.res.Smoke = results
+	d := map[string]string{}
+	var errs []error
+	for _, res := range results {
+		status := "passed"
+		if err := res.Err(); err != nil {
+			status = "failed"
+			errs = append(errs, err)
+		}
+		d["smoke."+res.Flow] = status
+		fmt.Fprintf(r.out, "rollback: smoke %s: %s in %s\n", res.Flow, status, res.Duration.Round(time.Millisecond))
+	}
+	return []map[string]string{d}, errors.Join(errs...)
+}
