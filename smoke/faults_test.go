@@ -48,7 +48,7 @@ var faultCases = []faultCase{
 	{faults.SearchIgnoreDeadline, "search", "filter_deadline", []string{"do not satisfy deadline_after=", "before deadline_after"}},
 	{faults.SearchPagesOverlap, "search", "pages_consistent", []string{"page 2 repeats grant", "consecutive pages overlap"}},
 	{faults.SearchTotalWrong, "search", "pages_consistent", []string{"reports total", "the total is not the number of matches"}},
-	{faults.SearchSlow, "search", "latency_p95", []string{"search p95 ", "(budget 200ms)", "over budget by"}},
+	{faults.SearchSlow, "search", "latency_p95", []string{"search p95 ", "(budget 200ms)", "searches slower than 200ms", "BREACHED", "p95 over budget"}},
 	{faults.SearchUnknownFilter500, "search", "unknown_filter_value_empty", []string{"an unknown filter value must give an empty result", "status 500, want 200"}},
 
 	{faults.ScraperSkipLastPage, "scraper", "every_page_fetched", []string{"fetched 5 pages (pages_fetched 5), the listing has 6", "missing: http://", "page=6"}},

@@ -125,12 +125,16 @@ type Thresholds struct {
 	DBQuery           time.Duration // monitoring: < 100ms
 	CPU               float64       // monitoring: < 70%
 	ActiveConnections int           // monitoring: < 100
-	MinSamples        int           // fewer requests than this is "no data", never healthy
-	RolloutTimeout    time.Duration // Phase 3: --timeout=5m
-	DrainGrace        time.Duration // Step 1.3: graceful shutdown (30 seconds)
-	RollbackBudget    time.Duration // checklist item 6: 15 minutes
-	BackupMaxAge      time.Duration // checklist item 1: a backup older than this is stale
-	TLSMinDays        int           // checklist item 8: certificates valid at least this long
+	// MinSamples is how many real requests the checklist's error-rate
+	// baseline (item 7) needs. The rate gates (Step 4.5, the watch, the
+	// rollback rule) derive their sample from their threshold instead
+	// (stats.MinSample: 2,995 for 0.1%).
+	MinSamples     int
+	RolloutTimeout time.Duration // Phase 3: --timeout=5m
+	DrainGrace     time.Duration // Step 1.3: graceful shutdown (30 seconds)
+	RollbackBudget time.Duration // checklist item 6: 15 minutes
+	BackupMaxAge   time.Duration // checklist item 1: a backup older than this is stale
+	TLSMinDays     int           // checklist item 8: certificates valid at least this long
 	// LogWindow: checklist item 2, "Logging operational": every service
 	// logged within this window (default 5m).
 	LogWindow time.Duration

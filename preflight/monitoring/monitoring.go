@@ -13,6 +13,7 @@ import (
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/roster"
 	"github.com/granter/runbook/internal/target"
 )
@@ -230,9 +231,11 @@ func (it *item) baseline(ctx context.Context, r *flow.Recorder) error {
 		}
 		r.Logf("recorded in the journal %s", it.c.journal.Dir())
 	}
-	if limit := it.tgt.Thresholds.ErrorRate; limit > 0 && rate.Value >= limit {
-		return fmt.Errorf("the baseline error rate is already %s (%.0f errors in %.0f requests over %s), not below the runbook's %s: Step 4.5 would fail whatever the release does; find the cause before deploying (query: %s)",
-			metrics.Ratio.Format(rate.Value), rate.Errors, rate.Requests, it.c.window, metrics.Ratio.Format(limit), rate.Query)
+	// Blocking only on evidence: the old version is shown over the
+	// threshold (its 95% lower bound), not one error in a hundred requests.
+	if limit := it.tgt.Thresholds.ErrorRate; limit > 0 && rate.Under(limit).Verdict == stats.Breached {
+		return fmt.Errorf("the baseline error rate is already over the runbook's %s (%s, over %s): Step 4.5 would fail whatever the release does; find the cause before deploying (query: %s)",
+			metrics.Ratio.Format(limit), rate.Under(limit), it.c.window, rate.Query)
 	}
 	checklist.Evidence(r, "%s over the last %s (%.0f errors in %.0f requests, at least %d needed), below the runbook's %s",
 		metrics.Ratio.Format(rate.Value), it.c.window, rate.Errors, rate.Requests, need, metrics.Ratio.Format(it.tgt.Thresholds.ErrorRate))
