@@ -101,7 +101,7 @@ postdeploy: ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks,
 	tests="$$(bin/runbook tests postdeploy)" || exit 2; \
 	RUNBOOK_VERSION=$(VERSION) RUNBOOK_RUN_DIR="$$dir" $(GO) tool gotestsum --format testname \
 	  --jsonfile "$$dir/postdeploy.json" --junitfile "$$dir/postdeploy.junit.xml" \
-	  -- -count=1 -failfast $(TAGS) -run "$$tests" ./postdeploy
+	  -- -count=1 $(TAGS) -run "$$tests" ./postdeploy
 
 .PHONY: report
 # RUN defaults to the newest run folder. GNU make exits 2 whenever a recipe

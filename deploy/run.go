@@ -42,7 +42,11 @@ type Options struct {
 }
 
 // Run runs steps in order against the target and stops at the first that
-// fails. It never panics: a panicking step fails with its stack.
+// fails, except in Phase 4: its steps only look, so after a failure there
+// the others still run, and the rollback rule decides on all of Phase 4's
+// evidence (a failed smoke flow must not hide the error rate). The first
+// failure still decides the exit code. It never panics: a panicking step
+// fails with its stack.
 func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, o Options) *Outcome {
 	out := o.Out
 	if out == nil {
@@ -82,11 +86,16 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 			p := journal.WindowOf(phase)
 			fmt.Fprintf(out, "\n━━ %s (runbook window %s, %s) ━━\n", p.Title, p.Clock(), short(p.Budget()))
 		}
+		if oc.Failed != nil && (step.Phase != journal.Phase4 || oc.Failed.Step.Phase != journal.Phase4 || ctx.Err() != nil) {
+			break
+		}
+		if oc.Failed != nil {
+			fmt.Fprintf(out, "\n    (Phase 4 goes on after %s failed: its steps change nothing, and the rollback rule needs every gate's evidence, the error rate above all)\n", oc.Failed.Step.Label())
+		}
 		res := runStep(ctx, st, step, o, out)
 		oc.Steps = append(oc.Steps, res)
-		if res.Status == journal.StatusFailed {
+		if res.Status == journal.StatusFailed && oc.Failed == nil {
 			oc.Failed = &oc.Steps[len(oc.Steps)-1]
-			break
 		}
 	}
 	oc.Phases = timings(oc.Steps)

@@ -90,14 +90,17 @@ func DefaultRecordPath(tgt *target.Target, runDir, version string) string {
 
 // DecideFromJournal applies the rollback rule to what Phase 4 journaled in
 // a run: a failed Step 4.1 names the broken flows (Data smoke.flows, "auth
-// failed, search passed, ..."; the failed step alone when the flows are
-// not listed), and the newest Phase 4 error-rate counts (error_rate.errors
-// of error_rate.requests; a ratio alone cannot be decided from a bound, so
-// it is "not measured") decide the error-rate half. It is what the deploy applies after its postdeploy
-// gate: monitor.Decide on the journal's evidence.
+// failed, search flaky, ..."; failed means failed again on an immediate
+// retry, flaky that the retry passed, which is the error rate's to judge),
+// and the newest Phase 4 error-rate counts (error_rate.errors of
+// error_rate.requests; a ratio alone cannot be decided from a bound, so it
+// is "not measured") decide the error-rate half. A Step 4.1 that failed
+// without any flow verdict failed on the runbook's side: never a rollback,
+// the reason says INCONCLUSIVE and that a person decides. It is what the
+// deploy applies after Phase 4: monitor.Decide on the journal's evidence.
 func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.Decision {
 	errs, reqs := math.NaN(), math.NaN()
-	var broken []string
+	var broken, unknown []string
 	for _, e := range entries {
 		if e.Phase != journal.Phase4 {
 			continue
@@ -108,12 +111,19 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 		if e.Step == "4.1" && e.Status == journal.StatusFailed {
 			flows := failedFlows(e.Data[journal.KeySmokeFlows])
 			if len(flows) == 0 {
-				flows = []string{"smoke (Step 4.1 failed: " + firstLine(e.Error) + ")"}
+				// No flow ran to a verdict: the gate failed on the
+				// runbook's side (toolchain, its own network, Ctrl-C),
+				// which says nothing about the release.
+				unknown = append(unknown, "Step 4.1 failed without a flow verdict ("+firstLine(e.Error)+")")
 			}
 			broken = append(broken, flows...)
 		}
 	}
-	return monitor.Decide(errs, reqs, broken, th)
+	d := monitor.Decide(errs, reqs, broken, th)
+	if !d.Rollback && len(unknown) > 0 {
+		d.Reason += "; INCONCLUSIVE: " + strings.Join(unknown, "; ") + ": a failure on the runbook's side never triggers a rollback, a person decides"
+	}
+	return d
 }
 
 // failedFlows reads "auth failed, Search passed, ..." (in-process and go

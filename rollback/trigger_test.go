@@ -30,7 +30,8 @@ func TestDecideFromJournal(t *testing.T) {
 	}{
 		{"healthy", []journal.Entry{e("4.1", "ok", map[string]string{journal.KeySmokeFlows: "auth passed, search passed"}), e("4.5", "ok", counts(0, 4000))}, false, "not met"},
 		{"a broken flow", []journal.Entry{e("4.1", "failed", map[string]string{journal.KeySmokeFlows: "Auth failed, Search passed, Scraper passed"})}, true, "core functionality broken: auth"},
-		{"a failed 4.1 without flows", []journal.Entry{e("4.1", "failed", nil)}, true, "smoke (Step 4.1 failed"},
+		{"a failed 4.1 without flows is the runbook's side", []journal.Entry{e("4.1", "failed", nil)}, false, "INCONCLUSIVE: Step 4.1 failed without a flow verdict"},
+		{"a flaky flow is not broken", []journal.Entry{e("4.1", "failed", map[string]string{journal.KeySmokeFlows: "Auth flaky, Search passed"})}, false, "not met"},
 		{"30 errors in 1,000 fire the rule", []journal.Entry{e("4.5", "failed", counts(30, 1000))}, true, "95% lower bound"},
 		{"6 in 1,000 breach 0.1%, not the trigger", []journal.Entry{e("4.5", "failed", counts(6, 1000))}, false, "error rate 0.60% (6/1,000)"},
 		{"2 in 100 is 2% but not shown over 1%", []journal.Entry{e("4.5", "failed", counts(2, 100))}, false, "INCONCLUSIVE"},

@@ -29,6 +29,7 @@ const (
 
 	// Phase 4 and the watch.
 	KeySmokeFlows          = "smoke.flows"
+	KeySmokeFlaky          = "smoke.flaky" // flows that failed once and passed on an immediate retry
 	KeyLogsQuery           = "logs.query"
 	KeySQLErrors           = "sql.errors"
 	KeySQLErrorsSample     = "sql.errors.sample"
