@@ -84,6 +84,6 @@ func TestPreviousImagesOfARelease(t *testing.T) {
 
 		_, err := rollback.PlanFor(ctx, tgt, second)
 		requireRefused(t, err, "backend-core (runs "+image(target.BackendCore, granter.V2)+")", "data-service", "web-frontend",
-			"no journal records the image", second)
+			"no journal records what", second)
 	})
 }

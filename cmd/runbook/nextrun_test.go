@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,4 +37,27 @@ func TestNextRollbackNamesTheRun(t *testing.T) {
 	runSteps(context.Background(), tgt, runFlags{runDir: dir, version: "v2.0.0"}, []deploy.Step{setImage}, &out, &errOut)
 	assert.Contains(t, out.String(), "next:    "+rollback.Command(tgt, dir)+"\n", "stderr: %s", errOut.String())
 	assert.Contains(t, out.String(), " RUN="+dir)
+}
+
+// The watch, given no RUN, journals into the newest deployment run, not a
+// later preflight folder: the rollback it prints or runs undoes that
+// deployment.
+func TestMonitorWatchesTheNewestDeployment(t *testing.T) {
+	root := t.TempDir()
+	add := func(name string, e journal.Entry) string {
+		dir := filepath.Join(root, name)
+		j, err := journal.Open(dir, name, "local", nil)
+		require.NoError(t, err)
+		require.NoError(t, j.Add(e))
+		require.NoError(t, j.Close())
+		return dir
+	}
+	deployed := add("20260303-140000-local", journal.Entry{Phase: journal.Phase1, Step: "1.1", Status: journal.StatusOK,
+		Data: map[string]string{journal.KeyBackupFile: "/backups/a.dump", journal.KeyBackupSHA256: "abc", journal.KeyVersion: "v2.0.0"}})
+	add("20260303-150000-local", journal.Entry{Phase: journal.Preflight, Step: "1", Status: journal.StatusOK,
+		Data: map[string]string{"file": "/backups/b.dump", "sha256": "def"}})
+
+	dir, why := rbNewestRun(root, "local")
+	assert.Equal(t, deployed, dir, "the deployment run, not the newer preflight folder")
+	assert.Contains(t, why, "the newest deployment run of local")
 }

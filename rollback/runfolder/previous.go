@@ -113,8 +113,8 @@ func withoutRollback(entries []journal.Entry) []journal.Entry {
 // Missing says what no journal told: for the deployments named, the runs
 // read and the key looked for.
 func (b Before) Missing(release string, deployments []string) string {
-	return fmt.Sprintf("no journal records the image %s ran before %s (an %s whose tag is not %s): read %s",
-		strings.Join(deployments, ", "), release, journal.KeyImageBefore, release, strings.Join(b.Looked, ", "))
+	return fmt.Sprintf("no journal records what %s ran before %s (no %s whose tag is not %s in the deployment runs of %s read: %s)",
+		strings.Join(deployments, ", "), release, journal.KeyImageBefore, release, release, strings.Join(b.Looked, ", "))
 }
 
 // Tag is an image's tag: granter/backend-core:v1.9.0 -> v1.9.0.
