@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -181,34 +180,9 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 		p.Backup, p.BackupFrom = b, "newest verified backup in "+tgt.Backup.Dir+" (the journal names none yet)"
 		return nil
 	}
-	from := fmt.Sprintf("journal %s Step %s (%s, %s)", orDash(string(named.Phase)), named.Step, named.Action, named.Time.Format(time.RFC3339))
-	if v := named.Data[journal.KeyBackupVerified]; v != "" && v != "true" {
-		return refuse("the backup %s was not verified (%s=%q in %s): an unverified backup is never restored; verify it (checklist item 1) or take a new one", file, journal.KeyBackupVerified, v, from)
-	}
-	if sum == "" {
-		return refuse("%s names the backup %s without its sha256 (%s): its integrity cannot be proven", from, file, journal.KeyBackupSHA256)
-	}
-	path := file
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(tgt.Backup.Dir, file)
-		if _, err := os.Stat(path); err != nil {
-			path = filepath.Join(p.RunDir, file)
-		}
-	}
-	b, err := pgbackup.ReadManifest(path + ".json")
+	b, from, err := runfolder.Prove(*named, file, sum, tgt.Backup.Dir, p.RunDir, p.Database.Database)
 	if err != nil {
-		return refuse("the backup %s named by %s has no readable manifest (%v): its row counts and checksums, needed to verify the restore, are unknown", file, from, err)
-	}
-	switch {
-	case b.SHA256 != sum:
-		return refuse("the journal recorded sha256 %s for %s but its manifest says %s: they are not the same backup", short(sum), file, short(b.SHA256))
-	case b.Verified == nil:
-		return refuse("the backup %s (%s) was never verified: its manifest records no successful restore; an unverified backup is never restored (verify it: checklist item 1)", file, from)
-	case b.Database != p.Database.Database:
-		return refuse("the backup %s is of database %s, not %s", file, b.Database, p.Database.Database)
-	}
-	if err := pgbackup.CheckIntegrity(b); err != nil {
-		return refuse("the verified backup named by %s no longer matches: %v", from, err)
+		return refuse("%v", err)
 	}
 	p.Backup, p.BackupFrom, p.FromJournal = b, from, true
 	return nil

@@ -25,6 +25,7 @@ func TestNextRollbackNamesTheRun(t *testing.T) {
 	tgt, code := loadTarget(&bytes.Buffer{})
 	require.NotNil(t, tgt, "exit %d", code)
 	dir := t.TempDir()
+	backupIn(t, tgt, dir, true)
 	setImage := deploy.Step{Phase: journal.Phase3, ID: "3.1", Title: "Deploy backend-core: set image", Changes: deploy.ChangesImages,
 		Run: func(_ context.Context, _ *deploy.State, r *deploy.Record) error {
 			r.Set(journal.KeyDeployment, "backend-core")
