@@ -16,5 +16,11 @@
 // deployment runs of the same release and environment, oldest first, are
 // read for the ones the run cannot tell.
 //
-// It reads journals only and needs no platform: its tests run anywhere.
+// VerifiedBackup proves a deployment run's Step 1.1 backup (Prove: the
+// manifest's sha256 and verification, the file still hashing to it): what
+// the rollback restores, and what `runbook migrate` and `runbook rollout`
+// require in their run folder before they change anything.
+//
+// It reads journals and backup files only and needs no platform: its tests
+// run anywhere.
 package runfolder
