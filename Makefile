@@ -117,8 +117,9 @@ report: ## Go-live report of a run: SUCCESS CRITERIA with evidence, timeline, ne
 # CI does) names the run folder; the binary writes its exit code to
 # <run folder>/exitcode, since make's own is always 2.
 RUN_GIVEN = $(or $(RUN),$(if $(filter command line environment,$(origin RUN_DIR)),$(RUN_DIR)))
-# The rollback undoes the deployment recorded in RUN (default: the newest
-# runs/*-$(ENV) whose journal names a verified backup). Outside local it
+# The rollback undoes the deployment run recorded in RUN (default: the
+# newest runs/*-$(ENV) whose journal records Step 1.1, the backup, done;
+# never a preflight folder; the choice is printed with why). Outside local it
 # needs CONFIRM=$(ENV). DRY_RUN=1 prints the plan and every manual command,
 # changing nothing. Exit 8: refused (no verified backup, no confirmation);
 # 7: a step failed (the output says which and how to finish by hand).
@@ -127,8 +128,8 @@ rollback: ## ROLLBACK PROCEDURE: restore the previous images and the database fr
 	bin/runbook rollback $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 	  $(if $(filter 1 true yes,$(SKIP_DATABASE)),--skip-database)
 
-# The watch journals into RUN (default: the newest runs/*-$(ENV) with a
-# journal). SCHEDULE="10s x6" or COMPRESS=240 make a drill of it; TRAFFIC=20
+# The watch journals into RUN (default: the newest deployment run of
+# $(ENV), else the newest runs/*-$(ENV) with a journal). SCHEDULE="10s x6" or COMPRESS=240 make a drill of it; TRAFFIC=20
 # sends that many read-only requests a second (local platform only: it has
 # no users). AUTO_ROLLBACK=1 runs the rollback when the runbook's rule fires
 # (> 1% errors or a core flow broken); otherwise the exact command is

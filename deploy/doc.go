@@ -10,7 +10,8 @@
 // for a target and a version; Run runs them in order and stops at the first
 // that fails, saying which phase and step failed, what was seen, what the
 // run already changed on the target, and the next command: `make rollback
-// ENV=<env>` once the database or the images changed.
+// ENV=<env> RUN=<this run's folder>` once the database or the images
+// changed.
 //
 // Every step prints what it does, the runbook's equivalent manual command
 // for this target, progress on long waits and its result, and appends an

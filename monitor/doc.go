@@ -62,8 +62,8 @@
 // threshold and the query to paste into the dashboard. The watch stops
 // (exit code 6, SLO) and says whether the rollback rule fired
 // (ShouldRollback: error rate above thresholds.rollbackErrorRate, or a
-// smoke flow failed). If it did: `make rollback ENV=<env>` (AUTO_ROLLBACK=1
-// runs it); if not (p95, CPU, memory, a small error rate): look at the
+// smoke flow failed). If it did: `make rollback ENV=<env> RUN=<the run
+// folder watched>` (AUTO_ROLLBACK=1 runs it); if not (p95, CPU, memory, a small error rate): look at the
 // dashboards and decide with the tech lead; the runbook rolls back only on
 // critical issues.
 package monitor

@@ -38,6 +38,7 @@
 // or the URL, the status and the body; or the query, the value, the window,
 // the request count and the threshold. A failed check in Phase 4 means the
 // new version is live and misbehaving: the next command is the rollback
-// (make rollback ENV=<env> CONFIRM=<env>); the runbook's trigger is an error
+// of that deployment's run folder (make rollback ENV=<env> CONFIRM=<env>
+// RUN=runs/<timestamp>-<env>); the runbook's trigger is an error
 // rate above 1% or broken core functionality.
 package postdeploy

@@ -13,8 +13,11 @@
 //	make rollback ENV=prod DRY_RUN=1          # the plan and the manual commands only
 //	runbook rollback --confirm=prod --run-dir=runs/...
 //
-// The rollback undoes one deployment: the one whose run folder it is given
-// (default: the newest runs/*-<env> whose journal names a backup). It reads
+// The rollback undoes one deployment run: the one whose run folder it is
+// given (RUN=; every line that tells a person to roll back names it), by
+// default the newest deployment run (rollback/runfolder: a folder whose
+// journal records Phase 1 Step 1.1 done; never a `make preflight` folder
+// nor one holding only a rollback), printed with why it was chosen. It reads
 // that run's journal and plans from it (PlanFor), then runs the seven steps
 // (Run), appending its own entries (phase "rollback", steps "1".."7") to
 // the same journal, so the go-live report shows the deployment and its
@@ -50,21 +53,29 @@
 //	backup.file      Step 1.1: the backup file (absolute, or relative to
 //	                 backup.dir), with backup.sha256 (hex) and
 //	                 backup.verified ("true" once pgbackup.Verify passed;
-//	                 any other value refuses). The newest ok entry naming a
-//	                 backup wins. Checklist item 1's entry (file, sha256) is
-//	                 read the same way when no Step 1.1 entry exists.
+//	                 any other value refuses). The newest ok Step 1.1 entry
+//	                 wins; without one the folder is not a deployment run and
+//	                 the rollback refuses. Checklist item 1's entry (file,
+//	                 sha256) is read only by the dry run before a deployment.
 //	deployment       Phase 3 (Steps 3.1, 3.4, 3.5): the deployment, with
 //	image.before     its image before the step (granter/backend-core:v1.9.0)
-//	image.after      and after. The earliest image.before per deployment is
-//	                 what the rollback restores; record it BEFORE calling
+//	image.after      and after. The earliest image.before per deployment
+//	                 whose tag is not the release is what the rollback
+//	                 restores; one equal to the release (a second deployment
+//	                 after a partial attempt) is skipped, and the earlier
+//	                 deployment runs of the release in the same runs folder
+//	                 are read for it, oldest first; when none knows it and
+//	                 the deployment runs the release, the rollback refuses.
+//	                 Record it BEFORE calling
 //	                 kube.SetImage (a "started" entry counts), so a run that
 //	                 dies during the rollout is still undone.
 //	replicas.before  with deployment: the replicas before a step scaled them
 //	                 (Step 1.3's drain; the rollback's own Step 2), used when
 //	                 the deployment is at 0 when the rollback starts.
 //	version          the version being deployed (rolled back from);
-//	previous         the version before it: a deployment with no
-//	                 image.before returns to <service image>:<previous>.
+//	previous         the version before it (never the release itself): a
+//	                 deployment with no image.before returns to
+//	                 <service image>:<previous>.
 //
 // The rollback writes, per step: deployment, replicas.before (Step 2);
 // backup.file, backup.sha256, database.previous, tables, rows (Step 3);

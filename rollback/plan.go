@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"github.com/granter/runbook/internal/pgbackup"
 	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/rollback/runfolder"
 )
 
 // Phase is the journal phase of the rollback's own entries.
@@ -140,10 +140,11 @@ func plan(ctx context.Context, tgt *target.Target, runDir string, strict bool) (
 	return p, nil
 }
 
-// findBackup: the newest ok entry naming a backup (backup.file and
-// backup.sha256, as Step 1.1 writes them; or file and sha256, as checklist
-// item 1 does), proven by its manifest: same sha256, verified, and the file
-// still hashing to it.
+// findBackup: the backup of the run's Step 1.1 (backup.file and
+// backup.sha256); when not strict (a dry run before a deployment) also the
+// newest ok entry naming one (file and sha256, as checklist item 1 does),
+// else the newest verified backup. It is proven by its manifest: same
+// sha256, verified, and the file still hashing to it.
 func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bool) error {
 	var named *journal.Entry
 	var file, sum string
@@ -153,6 +154,11 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 			continue
 		}
 		switch {
+		case runfolder.IsBackupStep(e):
+			named, file, sum = &entries[i], e.Data[journal.KeyBackupFile], e.Data[journal.KeyBackupSHA256]
+		case strict:
+			// A rollback undoes a deployment run: only its Step 1.1
+			// backup goes back, never a checklist's (a preflight folder).
 		case e.Data[journal.KeyBackupFile] != "":
 			named, file, sum = &entries[i], e.Data[journal.KeyBackupFile], e.Data[journal.KeyBackupSHA256]
 		case e.Data["file"] != "" && e.Data["sha256"] != "":
@@ -161,8 +167,8 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 	}
 	if named == nil {
 		if strict {
-			return refuse("the journal %s names no backup (no ok entry with %s and %s, as Step 1.1 \"Final Database Backup\" records it): there is nothing safe to restore the database from",
-				p.Journal, journal.KeyBackupFile, journal.KeyBackupSHA256)
+			return refuse("the journal %s names no backup of a deployment (no ok Phase 1 Step 1.1 \"Final Database Backup\" entry with %s and %s): it is not a deployment run (a `make preflight` folder, or one holding only a rollback), and there is nothing safe to restore the database from; name the deployment's run folder (RUN=runs/<timestamp>-%s)",
+				p.Journal, journal.KeyBackupFile, journal.KeyBackupSHA256, tgt.Env)
 		}
 		b, err := pgbackup.LatestVerified(tgt.Backup.Dir, p.Database.Database)
 		if err != nil {
@@ -174,64 +180,31 @@ func (p *Plan) findBackup(tgt *target.Target, entries []journal.Entry, strict bo
 		p.Backup, p.BackupFrom = b, "newest verified backup in "+tgt.Backup.Dir+" (the journal names none yet)"
 		return nil
 	}
-	from := fmt.Sprintf("journal %s Step %s (%s, %s)", orDash(string(named.Phase)), named.Step, named.Action, named.Time.Format(time.RFC3339))
-	if v := named.Data[journal.KeyBackupVerified]; v != "" && v != "true" {
-		return refuse("the backup %s was not verified (%s=%q in %s): an unverified backup is never restored; verify it (checklist item 1) or take a new one", file, journal.KeyBackupVerified, v, from)
-	}
-	if sum == "" {
-		return refuse("%s names the backup %s without its sha256 (%s): its integrity cannot be proven", from, file, journal.KeyBackupSHA256)
-	}
-	path := file
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(tgt.Backup.Dir, file)
-		if _, err := os.Stat(path); err != nil {
-			path = filepath.Join(p.RunDir, file)
-		}
-	}
-	b, err := pgbackup.ReadManifest(path + ".json")
+	b, from, err := runfolder.Prove(*named, file, sum, tgt.Backup.Dir, p.RunDir, p.Database.Database)
 	if err != nil {
-		return refuse("the backup %s named by %s has no readable manifest (%v): its row counts and checksums, needed to verify the restore, are unknown", file, from, err)
-	}
-	switch {
-	case b.SHA256 != sum:
-		return refuse("the journal recorded sha256 %s for %s but its manifest says %s: they are not the same backup", short(sum), file, short(b.SHA256))
-	case b.Verified == nil:
-		return refuse("the backup %s (%s) was never verified: its manifest records no successful restore; an unverified backup is never restored (verify it: checklist item 1)", file, from)
-	case b.Database != p.Database.Database:
-		return refuse("the backup %s is of database %s, not %s", file, b.Database, p.Database.Database)
-	}
-	if err := pgbackup.CheckIntegrity(b); err != nil {
-		return refuse("the verified backup named by %s no longer matches: %v", from, err)
+		return refuse("%v", err)
 	}
 	p.Backup, p.BackupFrom, p.FromJournal = b, from, true
 	return nil
 }
 
-// findImages: per deployment, the image before the run (the earliest
-// image.before the journal recorded for it), else, when the journal knows
-// the previous version, that version's image; a deployment the run never
-// changed keeps its image. Replicas: the live count, else the newest
-// replicas.before recorded (a rollback interrupted after Step 2), else 1.
+// findImages: per deployment, its image before the release
+// (runfolder.Previous: the earliest image.before not of the release, in
+// this run, else in the earlier deployment runs of the same release),
+// else, when the journals know the previous version, that version's
+// image; a deployment the run never changed keeps its image, but one that
+// runs the release with no image known from before it is refused: the
+// rollback would leave it on the release. Replicas: the live count, else
+// the newest replicas.before recorded (a rollback interrupted after Step
+// 2), else 1.
 func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes.Interface, deploy, all []journal.Entry, strict bool) error {
-	before := map[string]journal.Entry{}
-	for _, e := range deploy {
-		d := e.Data[journal.KeyDeployment]
-		if d == "" || e.Data[journal.KeyImageBefore] == "" {
-			continue
-		}
-		if _, seen := before[d]; !seen {
-			before[d] = e
-		}
+	release := p.release(tgt, deploy)
+	before, err := runfolder.Previous(p.RunDir, tgt.Env, release, deploy)
+	if err != nil {
+		return refuse("the earlier deployment runs of %s cannot be read: %v", release, err)
 	}
-	previous := lastData(deploy, journal.KeyPrevious)
-	if previous == "" {
-		for _, e := range before {
-			if tag := Tag(e.Data[journal.KeyImageBefore]); tag != "" {
-				previous = tag
-				break
-			}
-		}
-	}
+	previous := before.Version
+	var unknown, unknownNames []string
 	for _, svc := range tgt.Services {
 		img := Image{Deployment: svc.Name, Container: svc.Name}
 		d, err := cs.AppsV1().Deployments(p.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
@@ -247,11 +220,14 @@ func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes
 		if !found {
 			return refuse("deployment %s/%s has no container %s: the images cannot be set", p.Namespace, svc.Name, img.Container)
 		}
-		switch e, ok := before[svc.Name]; {
+		switch b, ok := before.Images[svc.Name]; {
 		case ok:
-			img.Previous, img.PreviousFrom = e.Data[journal.KeyImageBefore], fmt.Sprintf("journal Step %s %s", e.Step, journal.KeyImageBefore)
+			img.Previous, img.PreviousFrom = b.Image, "journal "+b.From
 		case previous != "" && svc.Image != "":
-			img.Previous, img.PreviousFrom = svc.Image+":"+previous, "the previous version "+previous+" (no image recorded for it)"
+			img.Previous, img.PreviousFrom = svc.Image+":"+previous, "the previous version "+previous+" ("+before.VersionFrom+"; no image recorded for it)"
+		case release != "" && Tag(img.Current) == release:
+			unknown, unknownNames = append(unknown, fmt.Sprintf("%s (runs %s)", svc.Name, img.Current)), append(unknownNames, svc.Name)
+			continue
 		default:
 			img.Previous, img.PreviousFrom = img.Current, "unchanged by the run (no image recorded for it)"
 		}
@@ -270,10 +246,23 @@ func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes
 		}
 		p.Images = append(p.Images, img)
 	}
-	if strict && len(before) == 0 && previous == "" {
+	if len(unknown) > 0 {
+		return refuse("%s: the rollback would leave them on %s; %s. Name the run folder of the first deployment of %s (RUN=runs/<timestamp>-%s), or set the previous image by hand (kubectl set image deployment/<name> <name>=<image>)",
+			strings.Join(unknown, ", "), release, before.Missing(release, unknownNames), release, tgt.Env)
+	}
+	if strict && len(before.Images) == 0 && previous == "" {
 		p.Notes = append(p.Notes, "the journal records no image change (Phase 3 did not start): the images stay as they are; only the database is restored")
 	}
 	return nil
+}
+
+// release is the version the run deployed, the one being rolled back: the
+// journal's newest journal.KeyVersion, else (no journal yet) the target's.
+func (p *Plan) release(tgt *target.Target, deploy []journal.Entry) string {
+	if v := lastData(deploy, journal.KeyVersion); v != "" {
+		return v
+	}
+	return tgt.Version
 }
 
 // migrated reports whether the journal records Phase 2 starting (any
@@ -341,12 +330,7 @@ func (p *Plan) Changed() []Image {
 }
 
 // Tag is an image's tag: granter/backend-core:v1.9.0 -> v1.9.0.
-func Tag(image string) string {
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		return image[i+1:]
-	}
-	return ""
-}
+func Tag(image string) string { return runfolder.Tag(image) }
 
 func lastData(entries []journal.Entry, key string) string {
 	for i := len(entries) - 1; i >= 0; i-- {

@@ -6,23 +6,19 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/monitor"
+	"github.com/granter/runbook/rollback/runfolder"
 )
 
 // Command is the exact command that rolls back the deployment recorded in
 // runDir on tgt, as the deploy and the watch print it when the rollback
 // rule fires and AUTO_ROLLBACK is off.
 func Command(tgt *target.Target, runDir string) string {
-	cmd := "make rollback ENV=" + tgt.Env
-	if tgt.Confirm != "" {
-		cmd += " CONFIRM=" + tgt.Confirm
-	}
-	return cmd + " RUN=" + runDir
+	return journal.RollbackCommand(tgt.Env, tgt.Confirm, runDir)
 }
 
 // OnTrigger is what the deploy (after the postdeploy gate) and the watch
@@ -51,27 +47,19 @@ func OnTrigger(ctx context.Context, tgt *target.Target, d monitor.Decision, auto
 	return true, err
 }
 
-// FindRunDir returns the newest run folder under root (runs/) for env
-// (named <timestamp>-<env>) whose journal names a backup: the deployment a
-// rollback undoes when no RUN is given.
-func FindRunDir(root, env string) (string, error) {
-	dirs, err := filepath.Glob(filepath.Join(root, "*-"+env))
+// FindRunDir returns the run folder a rollback without RUN undoes: the
+// newest deployment run of env under root (runs/<timestamp>-<env> whose
+// journal records Phase 1 Step 1.1, the Final Database Backup, done;
+// never a `make preflight` folder nor one holding only a rollback), and
+// why it was chosen: the folder, when the deployment started, the release,
+// the backup, and the newer folders passed over. None: a refusal naming
+// the folders looked at.
+func FindRunDir(root, env string) (dir, reason string, err error) {
+	c, err := runfolder.Newest(root, env)
 	if err != nil {
-		return "", err
+		return "", "", refuse("%v: name the deployment's run folder with RUN= (--run-dir)", err)
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
-	for _, d := range dirs {
-		entries, err := journal.Read(d)
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			if e.Phase != Phase && e.Status == journal.StatusOK && (e.Data[journal.KeyBackupFile] != "" || (e.Data["file"] != "" && e.Data["sha256"] != "")) {
-				return d, nil
-			}
-		}
-	}
-	return "", refuse("no run folder in %s for %s has a journal naming a backup (runs/<timestamp>-%s/journal.jsonl with Step 1.1's %s): name the deployment's with RUN= (--run-dir)", root, env, env, journal.KeyBackupFile)
+	return c.Dir, c.Reason(), nil
 }
 
 // DefaultRecordPath is where a rollback on tgt writes its

@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/rollback/runfolder"
 )
 
 // The single actions of Phases 1-3. Each runs its steps of the plan with
@@ -90,10 +93,52 @@ func runSteps(ctx context.Context, tgt *target.Target, f runFlags, steps []deplo
 		return exitcode.Internal
 	}
 	defer j.Close()
+	if err := backupFirst(tgt, f, steps, history); err != nil {
+		fmt.Fprintf(stdout, "\n⛔ REFUSED (exit %d, %s): %s\n", exitcode.Refused, exitcode.Name(exitcode.Refused), tgt.Redact(err.Error()))
+		if jerr := j.Add(journal.Entry{Phase: steps[0].Phase, Step: steps[0].ID, Action: "refused: no verified backup in the run", Status: journal.StatusFailed,
+			Error: err.Error(), Data: map[string]string{journal.KeyClass: exitcode.Class(exitcode.Refused), journal.KeyVersion: f.version}}); jerr != nil {
+			fmt.Fprintf(stderr, "runbook: journal: %v\n", jerr)
+		}
+		return exitcode.Refused
+	}
 	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
 		DryRun: f.dryRun, Confirm: f.confirm, History: history})
+	nameRun(oc, f.runDir)
 	oc.WriteSummary(stdout, f.runDir)
 	return oc.Code
+}
+
+// backupFirst refuses the steps that change the database or the images
+// (Phases 2 and 3: `runbook migrate`, `runbook rollout`) when the run
+// folder holds no verified backup from Step 1.1 (runfolder.VerifiedBackup):
+// the rollback of the run would have nothing to restore. A dry run, and a
+// run the confirmation refuses anyway (deploy.Run says so first), are not
+// checked.
+func backupFirst(tgt *target.Target, f runFlags, steps []deploy.Step, history []journal.Entry) error {
+	if f.dryRun || deploy.CheckConfirm(tgt, f.confirm, steps) != nil {
+		return nil
+	}
+	var changing []string
+	for _, s := range steps {
+		if s.Phase != journal.Phase2 && s.Phase != journal.Phase3 {
+			continue
+		}
+		if title := journal.WindowOf(s.Phase).Title; !slices.Contains(changing, title) {
+			changing = append(changing, title)
+		}
+	}
+	if len(changing) == 0 {
+		return nil
+	}
+	what := strings.Join(changing, " and ")
+	if tgt.Database == nil || tgt.Database.Name == "" {
+		return fmt.Errorf("%s needs a verified backup in the run, and the target names no database (database.name in %s)", what, tgt.File)
+	}
+	if _, _, err := runfolder.VerifiedBackup(f.runDir, history, tgt.Backup.Dir, tgt.Database.Name); err != nil {
+		return fmt.Errorf("%s changes %s and needs a verified backup in the run (the rollback restores it): %v; take and verify it into this run folder first (runbook backup --run-dir=%s, Step 1.1), then run this again with the same --run-dir",
+			what, tgt.Env, err, f.runDir)
+	}
+	return nil
 }
 
 func serviceNames(tgt *target.Target) string {

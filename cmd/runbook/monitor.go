@@ -20,6 +20,7 @@ import (
 	"github.com/granter/runbook/internal/traffic"
 	"github.com/granter/runbook/monitor"
 	"github.com/granter/runbook/rollback"
+	"github.com/granter/runbook/rollback/runfolder"
 )
 
 func init() {
@@ -37,7 +38,7 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	var f runFlags
 	f.add(fs, false)
-	fs.Lookup("run-dir").Usage = "run folder to journal into (default $RUNBOOK_RUN_DIR, else the newest runs/<timestamp>-<env> with a journal, else a new one)"
+	fs.Lookup("run-dir").Usage = "run folder to journal into (default $RUNBOOK_RUN_DIR, else the newest deployment run runs/<timestamp>-<env>, else the newest with a journal, else a new one)"
 	fs.Lookup("dry-run").Usage = "print the schedule and the checks; watch nothing"
 	fs.Lookup("confirm").Usage = "the confirmation word the automatic rollback needs outside local (CONFIRM)"
 	schedule := fs.String("schedule", rbEnv("SCHEDULE", monitor.RunbookSchedule), "rounds: \"<interval> x<rounds>, ...\" (env SCHEDULE)")
@@ -78,7 +79,10 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	dir, named := f.runDir, f.runDir != ""
 	if dir == "" {
-		dir = rbNewestRun(rbRunsRoot(), tgt.Env)
+		var why string
+		if dir, why = rbNewestRun(rbRunsRoot(), tgt.Env); dir != "" {
+			fmt.Fprintf(stdout, "runbook monitor: no RUN given: %s\n", why)
+		}
 	}
 	if dir == "" {
 		dir = defaultRunDir(tgt.Env)
@@ -163,15 +167,21 @@ func monitorWatch(ctx context.Context, tgt *target.Target, dir string, j *journa
 	return exitcode.SLO
 }
 
-// rbNewestRun is the newest run folder of env with a journal, or "".
-func rbNewestRun(root, env string) string {
+// rbNewestRun is the run folder the watch journals into when none is
+// named, and why: the newest deployment run of env (the rollback the watch
+// prints or runs undoes that deployment, never a later preflight folder),
+// else the newest folder with a journal, else "".
+func rbNewestRun(root, env string) (dir, why string) {
+	if c, err := runfolder.Newest(root, env); err == nil {
+		return c.Dir, c.Reason()
+	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "*-"+env))
 	for i := len(dirs) - 1; i >= 0; i-- {
 		if _, err := os.Stat(filepath.Join(dirs[i], journal.FileName)); err == nil {
-			return dirs[i]
+			return dirs[i], "run folder " + dirs[i] + ": the newest with a journal (no deployment run of " + env + " found)"
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // rbCPULimits reads each Deployment's CPU limit (cores), so "CPU < 70%" is

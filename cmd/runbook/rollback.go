@@ -24,8 +24,9 @@ func init() {
 func rbRunsRoot() string { return filepath.Join(moduleRoot(), "runs") }
 
 // rollbackMain is `runbook rollback`: the ROLLBACK PROCEDURE for the
-// deployment recorded in --run-dir (default: the newest runs/<timestamp>-<env>
-// whose journal names a backup). Exit 0: rolled back and verified; 8:
+// deployment recorded in --run-dir (default: the newest deployment run,
+// runs/<timestamp>-<env> whose journal records Step 1.1 done, printed with
+// why it was chosen). Exit 0: rolled back and verified; 8:
 // refused (no verified backup, no confirmation); 7: a step failed; 2: bad
 // configuration.
 func rollbackMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -33,7 +34,7 @@ func rollbackMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	var f runFlags
 	f.add(fs, false)
-	fs.Lookup("run-dir").Usage = "the deployment's run folder (default $RUNBOOK_RUN_DIR, else the newest runs/<timestamp>-<env> whose journal names a backup)"
+	fs.Lookup("run-dir").Usage = "the deployment's run folder (default $RUNBOOK_RUN_DIR, else the newest deployment run: runs/<timestamp>-<env> whose journal records Step 1.1 done)"
 	skipDB := fs.Bool("skip-database", false, "leave the database as it is (the runbook's Step 3 \"If Needed\"): images only")
 	reason := fs.String("reason", "", "why the rollback runs, for the team message and the journal")
 	record := fs.String("record", "", "where to write the rollback record (default: staging.rollbackRecord on the staging cluster, else <run>/rollback.json)")
@@ -53,12 +54,13 @@ func rollbackMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	dir, named := f.runDir, f.runDir != ""
 	if dir == "" {
+		var why string
 		var err error
-		if dir, err = rollback.FindRunDir(rbRunsRoot(), tgt.Env); err != nil {
+		if dir, why, err = rollback.FindRunDir(rbRunsRoot(), tgt.Env); err != nil {
 			fmt.Fprintf(stderr, "runbook rollback: %v\n", err)
 			return rbCode(err)
 		}
-		fmt.Fprintf(stdout, "runbook rollback: run folder %s (the newest with a backup; --run-dir to name another)\n", dir)
+		fmt.Fprintf(stdout, "runbook rollback: no RUN given: %s; RUN=<folder> (--run-dir) to name another\n", why)
 	}
 	_, err := rollback.Run(ctx, tgt, rollback.Options{RunDir: dir, Confirm: f.confirm, DryRun: f.dryRun, Out: stdout,
 		SkipDatabase: *skipDB, Reason: *reason, RecordPath: *record})

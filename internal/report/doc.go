@@ -109,8 +109,8 @@
 // Read the criteria at the top: each names what was expected and what was
 // seen, and where (journal step, gate test). "What failed first" is the
 // earliest failure in time: the cause, usually; later failures often follow
-// from it. The next command is `make rollback ENV=<env> CONFIRM=<env>`
-// when the database or the images changed, else the command that reruns
+// from it. The next command is `make rollback ENV=<env> CONFIRM=<env>
+// RUN=<the run folder>` when the database or the images changed, else the command that reruns
 // what failed. Every string in the report passes through a redactor
 // (RedactCommon, plus the target's own when given): the report shows no
 // secret even when a journal or a test output let one through.

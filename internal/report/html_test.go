@@ -175,7 +175,7 @@ func TestMain_(t *testing.T) {
 		out := stdout.String()
 		assert.True(t, strings.HasPrefix(out, "❌ NOT APPROVED — 20260303-140000-prod (prod, v2.0.0): 9/11 criteria met"), out)
 		assert.Contains(t, out, "first failure: smoke: TestSearch/filter_category at ")
-		assert.Contains(t, out, "next: make rollback ENV=prod CONFIRM=prod")
+		assert.Contains(t, out, "next: make rollback ENV=prod CONFIRM=prod RUN="+dir)
 		assert.Contains(t, out, "exit code 5 (smoke failed)")
 	})
 	t.Run("approved_exits_0_and_out_folder", func(t *testing.T) {

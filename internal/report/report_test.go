@@ -82,6 +82,7 @@ func TestHealthyRunIsApproved(t *testing.T) {
 func TestOneFailedSmokeFlowIsNotApproved(t *testing.T) {
 	f := newFixture(t, "prod")
 	v := evaluate(t, f.run(runOpts{searchFails: true}))
+	rollback := "make rollback ENV=prod CONFIRM=prod RUN=" + f.dir
 
 	assert.False(t, v.Approved)
 	assert.Equal(t, "NOT APPROVED", v.Headline())
@@ -107,7 +108,7 @@ func TestOneFailedSmokeFlowIsNotApproved(t *testing.T) {
 	assert.Equal(t, "smoke: TestSearch/filter_category", first.Where)
 	assert.Equal(t, evidence, first.Message)
 	assert.Equal(t, exitcode.Smoke, first.Class)
-	assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command)
+	assert.Equal(t, rollback, v.Next.Command, "the rollback names this run")
 	assert.Contains(t, v.Next.Why, "the database (migrations applied)")
 
 	// In the Markdown: the verdict, then that criterion and its evidence,
@@ -122,7 +123,7 @@ func TestOneFailedSmokeFlowIsNotApproved(t *testing.T) {
 	assert.Less(t, iCriterion, iEvidence)
 	assert.Less(t, iEvidence, iTable, "the evidence is at the top, not only in the table")
 	assert.Contains(t, md, "Exit code **5** (smoke failed)")
-	assert.Contains(t, md, "```\nmake rollback ENV=prod CONFIRM=prod\n```")
+	assert.Contains(t, md, "```\n"+rollback+"\n```")
 }
 
 // The deploy CLI stops at the failed gate: no postdeploy, no watch. What was
@@ -280,7 +281,7 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 		assert.Equal(t, exitcode.Deploy, v.ExitCode)
 		assert.Equal(t, report.NotMet, states(v)["deployed"])
 		assert.Contains(t, criterion(t, v, "deployed").Summary, "condition Progressing=False (ProgressDeadlineExceeded)")
-		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command)
+		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod RUN="+f.dir, v.Next.Command)
 		assert.Equal(t, "kubectl rollout status deployment/backend-core --timeout=5m", v.Next.Manual)
 	})
 	t.Run("migrations_failed_after_applying_some", func(t *testing.T) {
@@ -290,7 +291,7 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 			"npm run migration:run")
 		v := evaluate(t, f.dir)
 		assert.Equal(t, exitcode.Deploy, v.ExitCode)
-		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command, "two migrations were applied before the failure: the way back is the rollback")
+		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod RUN="+f.dir, v.Next.Command, "two migrations were applied before the failure: the way back is the rollback")
 		assert.Contains(t, v.Next.Why, "the database (migrations applied)")
 	})
 	t.Run("migrations_failed_before_applying_any", func(t *testing.T) {
@@ -304,7 +305,7 @@ func TestFailureClassesAndNextCommand(t *testing.T) {
 		f.step("phase3", "3.1", "set image of backend-core", journal.StatusFailed, 5e9, map[string]string{
 			journal.KeyDeployment: "backend-core", journal.KeyImageAfter: "granter/backend-core:v2.0.0", "error": "restoring replicas: conflict"})
 		v := evaluate(t, f.dir)
-		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod", v.Next.Command)
+		assert.Equal(t, "make rollback ENV=prod CONFIRM=prod RUN="+f.dir, v.Next.Command)
 		assert.Contains(t, v.Next.Why, "the images of backend-core")
 	})
 	t.Run("rollback_failed", func(t *testing.T) {

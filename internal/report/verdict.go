@@ -373,15 +373,16 @@ func (v *Verdict) next() Next {
 	if env == "" {
 		env = "<env>"
 	}
-	confirm := ""
+	word, confirm := "", ""
 	if env != "local" {
-		confirm = " CONFIRM=" + env
+		word, confirm = env, " CONFIRM="+env
 	}
 	version := r.Version
 	if version == "" {
 		version = "<version>"
 	}
-	rollback := "make rollback ENV=" + env + confirm
+	// The rollback undoes this run: its folder is named (RUN=).
+	rollback := journal.RollbackCommand(env, word, r.Dir)
 	first := v.FirstFailure()
 	manual := ""
 	if first != nil {
