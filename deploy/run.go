@@ -54,7 +54,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 	}
 	out = &redactingWriter{w: out, redact: tgt.Redact}
 	began := time.Now()
-	oc := &Outcome{Target: tgt, Version: version, DryRun: o.DryRun}
+	oc := &Outcome{Target: tgt, Version: version, DryRun: o.DryRun, RunDir: o.RunDir}
 	defer func() { oc.Duration = time.Since(began) }()
 	st := &State{Target: tgt, Version: version, RunDir: o.RunDir, Started: began, kube: o.Kube,
 		migratorEnv: o.MigratorEnv, ReplicasBefore: map[string]int32{}, PodIPsBefore: map[string][]string{}}

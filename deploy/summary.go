@@ -39,6 +39,7 @@ func (p PhaseTiming) Over() bool { return p.Duration > p.Phase.Budget() }
 type Outcome struct {
 	Target  *target.Target
 	Version string
+	RunDir  string // the run folder the journal is in ("" when none)
 	DryRun  bool
 	Steps   []StepResult
 	Phases  []PhaseTiming
@@ -124,7 +125,7 @@ func next(oc *Outcome) (string, string) {
 	if oc.Target.Confirm != "" {
 		confirm = " CONFIRM=" + oc.Target.Confirm
 	}
-	rollback := "make rollback ENV=" + env + confirm
+	rollback := journal.RollbackCommand(env, oc.Target.Confirm, oc.RunDir)
 	dbOrImages := false
 	drainedOnly := false
 	var what []string
@@ -146,7 +147,11 @@ func next(oc *Outcome) (string, string) {
 	case oc.Refused != nil:
 		return "make deploy ENV=" + env + " VERSION=" + oc.Version + " CONFIRM=" + oc.Target.Confirm, "confirm that this run may change " + env
 	case oc.Failed == nil && len(oc.Steps) > 0 && oc.Steps[len(oc.Steps)-1].Step.Phase == journal.Phase4:
-		return "make monitor ENV=" + env, "Phase 4 passed: the MONITORING PHASE (15:00, 4 hours) is next"
+		monitor := "make monitor ENV=" + env
+		if oc.RunDir != "" {
+			monitor += " RUN=" + oc.RunDir
+		}
+		return monitor, "Phase 4 passed: the MONITORING PHASE (15:00, 4 hours) is next"
 	case oc.Failed == nil:
 		return "", ""
 	case dbOrImages:

@@ -103,7 +103,6 @@ func runSteps(ctx context.Context, tgt *target.Target, f runFlags, steps []deplo
 	}
 	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
 		DryRun: f.dryRun, Confirm: f.confirm, History: history})
-	nameRun(oc, f.runDir)
 	oc.WriteSummary(stdout, f.runDir)
 	return oc.Code
 }

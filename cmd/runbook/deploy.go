@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/granter/runbook/deploy"
@@ -77,7 +76,6 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
 		DryRun: f.dryRun, Confirm: f.confirm, History: history})
-	nameRun(oc, f.runDir)
 	oc.WriteSummary(stdout, f.runDir)
 	code = oc.Code
 	if !f.dryRun && oc.Failed != nil && oc.Failed.Step.Phase == journal.Phase4 {
@@ -128,14 +126,4 @@ func deployRollback(ctx context.Context, tgt *target.Target, code int, auto bool
 		fmt.Fprintf(stdout, "runbook deploy: the rule did not call for a rollback: fix forward or decide with the tech lead (%s)\n", rollback.Command(tgt, opts.RunDir))
 	}
 	return code
-}
-
-// nameRun makes the outcome's next command, when it is the rollback, name
-// the run folder it undoes (rollback.Command: RUN=<folder>): without it,
-// `make rollback` could undo another folder than this run's. deploy.Run
-// builds its next line without the run folder.
-func nameRun(oc *deploy.Outcome, runDir string) {
-	if strings.HasPrefix(oc.Next, "make rollback ") {
-		oc.Next = rollback.Command(oc.Target, runDir)
-	}
 }
