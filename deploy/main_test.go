@@ -4,6 +4,7 @@ package deploy_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,6 +91,7 @@ type result struct {
 }
 
 type runOpts struct {
+	version     string // default granter.V2
 	preflight   []deploy.Step
 	migratorEnv []string
 	// before runs fn just before the first step with that ID (a fault
@@ -107,7 +109,8 @@ var passingPreflight = []deploy.Step{{
 	},
 }}
 
-// deployV2 runs the whole plan v1.9.0 -> v2.0.0 in this process.
+// deployV2 runs the whole plan v1.9.0 -> v2.0.0 (or o.version) in this
+// process.
 func deployV2(t *testing.T, o runOpts) result {
 	t.Helper()
 	dir := t.TempDir()
@@ -117,7 +120,15 @@ func deployV2(t *testing.T, o runOpts) result {
 	if o.preflight == nil {
 		o.preflight = passingPreflight
 	}
-	steps := deploy.Plan(tgt, granter.V2, deploy.Gates{Preflight: o.preflight,
+	version := cmp.Or(o.version, granter.V2)
+	if version != tgt.Version {
+		// The checks expect the version being deployed (RUNBOOK_VERSION in
+		// make deploy's gates).
+		was := tgt.Version
+		tgt.Version = version
+		t.Cleanup(func() { tgt.Version = was })
+	}
+	steps := deploy.Plan(tgt, version, deploy.Gates{Preflight: o.preflight,
 		Phase4: deploy.InProcessPhase4(tgt, smoke.Options{AIProviderOutage: aiOutage})})
 	for i := range steps {
 		if fn, ok := o.before[steps[i].ID]; ok {
@@ -134,7 +145,7 @@ func deployV2(t *testing.T, o runOpts) result {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	oc := deploy.Run(ctx, tgt, granter.V2, steps, deploy.Options{Out: &out, Journal: j, RunDir: dir, MigratorEnv: o.migratorEnv})
+	oc := deploy.Run(ctx, tgt, version, steps, deploy.Options{Out: &out, Journal: j, RunDir: dir, MigratorEnv: o.migratorEnv})
 	oc.WriteSummary(&out, dir)
 	require.NoError(t, j.Close())
 	t.Log("\n" + out.String())

@@ -42,7 +42,9 @@ func (c *Checker) prometheus() (*metrics.Client, error) {
 
 // errorRate is Step 4.5, "Error rate < 0.1%", decided from the counts and
 // not from the ratio: the 5xx answers among every request the selector
-// picks since the end of Phase 3 give a one-sided 95% Clopper-Pearson upper
+// picks since the end of Phase 3 (the window never reaches back before it:
+// the old version's requests are not evidence of the new one; the
+// shortest window is four scrapes) give a one-sided 95% Clopper-Pearson upper
 // bound, and the step passes (MET) only when that bound is under
 // thresholds.errorRate. Zero errors in 294 requests is INCONCLUSIVE (the
 // bound is 1%), zero in 3,000 is MET for 0.1% (stats.MinSample). Every
@@ -62,10 +64,14 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 	tgt := c.Target
 	sel, threshold := tgt.Prometheus.Selector, tgt.Thresholds.ErrorRate
 	services := tgt.ServiceNames()
+	minWin, err := mc.MinRateWindow(ctx, MinErrorRateWindow)
+	if err != nil {
+		ev.Logf("%v: the shortest window is taken as %s", err, minWin)
+	}
 	var rate metrics.Rate
 	var res, over stats.Result
 	measure := func(ctx context.Context) (bool, string, error) {
-		win := c.window(time.Now(), MinErrorRateWindow, ErrorRateWindow, ErrorRateWindow)
+		win, after := c.newVersionWindow(time.Now(), minWin)
 		r, err := mc.ErrorRate(ctx, sel, win, 1)
 		if err != nil && ctx.Err() != nil {
 			return false, "", nil // cut short by the deadline: reported as the timeout
@@ -83,18 +89,28 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		if len(missing) > 0 {
 			seen += "; no requests from " + strings.Join(missing, ", ")
 		}
-		return res.Decided() && over.Decided() && len(missing) == 0, seen, nil
+		if !after {
+			seen += fmt.Sprintf("; the %s window still reaches back before Phase 3 ended (%s)", win, c.Since.UTC().Format("15:04:05"))
+		}
+		return after && res.Decided() && over.Decided() && len(missing) == 0, seen, nil
 	}
-	done, _, err := measure(ctx)
+	if err := c.waitPastPhase3(ctx, ev, minWin); err != nil {
+		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
+	}
+	done, seen, err := measure(ctx)
+	if !done && err == nil {
+		ev.Logf("first look: %s", seen)
+	}
 	if err != nil {
 		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
 	}
 	if !done {
-		need := res
-		if over.Needed > res.Needed || over.Needed < 0 {
-			need = over
-		}
-		err = c.moreRequests(ctx, ev, need, measure)
+		err = c.moreRequests(ctx, ev, func() stats.Result {
+			if over.Needed > res.Needed || over.Needed < 0 {
+				return over
+			}
+			return res
+		}, measure)
 	}
 	for k, v := range journal.RateData(res) {
 		ev.Set(k, v)
@@ -128,26 +144,82 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 // TrafficWait for Prometheus to count them; on a readOnly target it waits
 // for real traffic until the window reaches ErrorRateWindow after Phase 3
 // ended (at least TrafficWait).
-func (c *Checker) moreRequests(ctx context.Context, ev *Evidence, res stats.Result, measure wait.Check) error {
-	limit := TrafficWait
+func (c *Checker) moreRequests(ctx context.Context, ev *Evidence, need func() stats.Result, measure wait.Check) error {
+	const name = "the error rate to be decided (MET or BREACHED) with every service counted"
 	if c.Target.ReadOnly {
+		limit := TrafficWait
 		if !c.Since.IsZero() {
 			limit = max(limit, time.Until(c.Since.Add(ErrorRateWindow)))
 		}
-		ev.Logf("%s: this target is readOnly, so waiting up to %s for real traffic", res, limit.Round(time.Second))
-	} else {
+		ev.Logf("%s: this target is readOnly, so waiting up to %s for real traffic", need(), limit.Round(time.Second))
+		return wait.Poll(ctx, name, metrics.SamplesPoll, limit, measure)
+	}
+	// Sent requests that Prometheus never counts (a process restarted
+	// before its first scrape starts its counter unseen) are made up by the
+	// next round.
+	var err error
+	for round := 1; round <= TrafficRounds; round++ {
+		res := need()
 		n := res.Needed + res.Needed/4 + 10
 		if res.Needed < 0 || n > MaxTraffic {
 			n = MaxTraffic
 		}
-		ev.Logf("%s: sending %d read-only requests (this target is not readOnly: local only) so the claim can be decided", res, n)
-		sent, err := SendTraffic(ctx, c.Target, int(n))
-		if err != nil {
-			return fmt.Errorf("generating traffic for the measurement: %w", err)
+		ev.Logf("%s: sending %d read-only requests (this target is not readOnly: local only) so the claim can be decided (round %d of at most %d)", res, n, round, TrafficRounds)
+		sent, serr := SendTraffic(ctx, c.Target, int(n))
+		if serr != nil {
+			return fmt.Errorf("generating traffic for the measurement: %w", serr)
 		}
-		ev.Logf("sent %d requests; waiting up to %s for Prometheus to count them", sent, limit)
+		ev.Logf("sent %d requests; waiting up to %s for Prometheus to count them", sent, TrafficWait/TrafficRounds)
+		if err = wait.Poll(ctx, name, metrics.SamplesPoll, TrafficWait/TrafficRounds, measure); err == nil || ctx.Err() != nil {
+			return err
+		}
+		var te *wait.TimeoutError
+		if !errors.As(err, &te) {
+			return err
+		}
 	}
-	return wait.Poll(ctx, "the error rate to be decided (MET or BREACHED) with every service counted", metrics.SamplesPoll, limit, measure)
+	return err
+}
+
+// waitPastPhase3 waits, on a clock and at most minWin, until the shortest
+// window a rate is read over (minWin) no longer reaches back before Phase
+// 3 ended: the old version's requests are not evidence of the new one.
+func (c *Checker) waitPastPhase3(ctx context.Context, ev *Evidence, minWin time.Duration) error {
+	if c.Since.IsZero() {
+		return nil
+	}
+	d := time.Until(c.Since.Add(minWin + time.Second))
+	if d <= 0 {
+		return nil
+	}
+	ev.Logf("waiting %s, until a %s window (four scrapes) lies after Phase 3 ended (%s)", d.Round(time.Millisecond), minWin, c.Since.UTC().Format("15:04:05"))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// newVersionWindow is the window Step 4.5 reads at now: the time since
+// Phase 3 ended, at most ErrorRateWindow. after is false while that is
+// shorter than minWin (the shortest window a rate can be read over), so
+// that the window minWin would reach back before Phase 3 ended. Without a
+// Phase 3 end (make postdeploy alone) it is ErrorRateWindow.
+func (c *Checker) newVersionWindow(now time.Time, minWin time.Duration) (time.Duration, bool) {
+	if c.Since.IsZero() {
+		return ErrorRateWindow, true
+	}
+	w := now.Sub(c.Since).Truncate(time.Second)
+	switch {
+	case w < minWin:
+		return minWin, false
+	case w > ErrorRateWindow:
+		return ErrorRateWindow, true
+	}
+	return w, true
 }
 
 func orNone(s string) string {

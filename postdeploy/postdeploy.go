@@ -24,11 +24,15 @@ const (
 	// ErrorRateWindow is the longest window of Step 4.5, and the window
 	// when the end of Phase 3 is not known: the dashboard's 5 minutes.
 	ErrorRateWindow = 5 * time.Minute
-	// MinErrorRateWindow is the shortest: rate() needs several scrapes.
+	// MinErrorRateWindow is the shortest window when Prometheus's scrape
+	// interval cannot be read (metrics.MinRateWindow: four scrapes).
 	MinErrorRateWindow = time.Minute
 	// TrafficWait bounds how long Prometheus may take to count the traffic
 	// a check sent (a few scrape intervals).
-	TrafficWait = 45 * time.Second
+	TrafficWait = 60 * time.Second
+	// TrafficRounds is how many times Step 4.5 sends the requests still
+	// needed (on a target that is not readOnly), TrafficWait shared out.
+	TrafficRounds = 3
 	// MaxTraffic bounds the read-only requests Step 4.5 sends on a target
 	// that is not readOnly to decide its error rate (about 3/threshold are
 	// needed: 3,000 for 0.1%).
