@@ -13,8 +13,8 @@ import (
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/metrics"
-	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/roster"
+	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
 )
 
