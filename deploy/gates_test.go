@@ -16,14 +16,16 @@ import (
 	"github.com/granter/runbook/deploy"
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 
 // fakeGo puts a `go` on PATH that writes canned `go test -json` output to
 // the --jsonfile gotestsum was given, and fails when a test failed: the
-// gates' reading of a child run, without the child.
-func fakeGo(t *testing.T, events string) {
+// gates' reading of a child run, without the child. A retry run (a
+// jsonfile named *.retry.json) gets retry's events when given.
+func fakeGo(t *testing.T, events string, retry ...string) {
 	t.Helper()
 	if runtime.GOOS == "windows" {
 		t.Skip("a shell script stands for go")
@@ -31,12 +33,21 @@ func fakeGo(t *testing.T, events string) {
 	bin := t.TempDir()
 	canned := filepath.Join(bin, "events.json")
 	require.NoError(t, os.WriteFile(canned, []byte(events), 0o600))
+	again := canned
+	if len(retry) > 0 {
+		again = filepath.Join(bin, "retry.json")
+		require.NoError(t, os.WriteFile(again, []byte(retry[0]), 0o600))
+	}
 	script := `#!/bin/sh
+src="` + canned + `"
 while [ $# -gt 0 ]; do
-  if [ "$1" = "--jsonfile" ]; then cp "` + canned + `" "$2"; fi
+  if [ "$1" = "--jsonfile" ]; then
+    case "$2" in *.retry.json) src="` + again + `";; esac
+    cp "$src" "$2"
+  fi
   shift
 done
-grep -q '"Action":"fail"' "` + canned + `" && exit 1
+grep -q '"Action":"fail"' "$src" && exit 1
 exit 0
 `
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "go"), []byte(script), 0o700))
@@ -93,8 +104,8 @@ func TestSmokeGateNeedsAllFiveFlows(t *testing.T) {
 	for _, f := range phase4.FlowTests() {
 		ok = append(ok, pass(f)...)
 	}
-	run := func(t *testing.T, lines []string) *deploy.Outcome {
-		fakeGo(t, events(lines...))
+	run := func(t *testing.T, lines []string, retry ...string) *deploy.Outcome {
+		fakeGo(t, events(lines...), retry...)
 		step := deploy.SmokeGate(deploy.GoTest{Name: "smoke", Pkg: "./smoke", Timeout: time.Minute})
 		return deploy.Run(context.Background(), localTarget(t), "v2.0.0", []deploy.Step{step}, deploy.Options{RunDir: t.TempDir()})
 	}
@@ -119,9 +130,25 @@ func TestSmokeGateNeedsAllFiveFlows(t *testing.T) {
 			`{"Action":"fail","Package":"p","Elapsed":1}`)
 		oc := run(t, lines)
 		require.NotNil(t, oc.Failed)
-		assert.Contains(t, oc.Failed.Err.Error(), "smoke TestAuth/login failed")
+		assert.Contains(t, oc.Failed.Err.Error(), "smoke TestAuth failed, and again on an immediate retry: TestAuth/login")
 		assert.Contains(t, oc.Failed.Err.Error(), "status 401, want 200")
 		assert.Equal(t, exitcode.Smoke, oc.Code)
+		assert.Contains(t, oc.Steps[0].Data[journal.KeySmokeFlows], "Auth fail")
+	})
+	// A flow that fails once and passes on the immediate retry failed
+	// intermittently: the gate passes, says so, and journals it as flaky
+	// (the error rate judges intermittent failures; the rollback rule does
+	// not count a flaky flow as broken).
+	t.Run("auth_flaky", func(t *testing.T) {
+		lines := append([]string{}, ok[2:]...)
+		lines = append(lines,
+			`{"Action":"run","Package":"p","Test":"TestAuth"}`,
+			`{"Action":"fail","Package":"p","Test":"TestAuth","Elapsed":0.1}`,
+			`{"Action":"fail","Package":"p","Elapsed":1}`)
+		oc := run(t, lines, events(append(pass("TestAuth"), `{"Action":"pass","Package":"p","Elapsed":1}`)...))
+		require.Nil(t, oc.Failed, "a flow passing on the retry is not broken")
+		assert.Equal(t, "TestAuth", oc.Steps[0].Data[journal.KeySmokeFlaky])
+		assert.Contains(t, oc.Steps[0].Data[journal.KeySmokeFlows], "Auth flaky")
 	})
 }
 

@@ -225,9 +225,15 @@ func (p *Plan) findImages(ctx context.Context, tgt *target.Target, cs kubernetes
 			img.Previous, img.PreviousFrom = b.Image, "journal "+b.From
 		case previous != "" && svc.Image != "":
 			img.Previous, img.PreviousFrom = svc.Image+":"+previous, "the previous version "+previous+" ("+before.VersionFrom+"; no image recorded for it)"
-		case release != "" && Tag(img.Current) == release:
+		case release != "" && Tag(img.Current) == release && strict:
 			unknown, unknownNames = append(unknown, fmt.Sprintf("%s (runs %s)", svc.Name, img.Current)), append(unknownNames, svc.Name)
 			continue
+		case release != "" && Tag(img.Current) == release:
+			// A dry run before the deployment (checklist item 6): that the
+			// release already runs is "Previous version identified"'s
+			// finding; the scripts themselves are still rehearsed.
+			img.Previous, img.PreviousFrom = img.Current, "unknown: it already runs "+release+" and no journal records what ran before"
+			p.Notes = append(p.Notes, fmt.Sprintf("%s already runs %s: a real rollback would refuse until a journal names its previous image", svc.Name, release))
 		default:
 			img.Previous, img.PreviousFrom = img.Current, "unchanged by the run (no image recorded for it)"
 		}
