@@ -44,7 +44,7 @@ func (m *Monitor) errorRate(ctx context.Context, w time.Duration) Check {
 	if m.prom == nil {
 		return skip(c, "the target has no Prometheus (prometheus.url)")
 	}
-	r, err := m.prom.ErrorRate(ctx, m.sel, w, 1)
+	r, err := m.prom.ErrorRate(ctx, metrics.UserRequests(m.sel), w, 1)
 	c.Query = r.Query
 	if err != nil {
 		return noData(c, err)
@@ -80,7 +80,7 @@ func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 	if m.prom == nil {
 		return skip(c, "the target has no Prometheus (prometheus.url)")
 	}
-	h, err := m.prom.LatencyHistograms(ctx, m.sel, w)
+	h, err := m.prom.LatencyHistograms(ctx, metrics.UserRequests(m.sel), w)
 	c.Query = h.Query
 	if err != nil {
 		return noData(c, err)

@@ -21,7 +21,7 @@ func errorRateManual(tgt *target.Target) string {
 	if tgt.Prometheus != nil {
 		sel = tgt.Prometheus.Selector
 	}
-	return "dashboard Error Rate < 0.1%: " + metrics.ErrorRatioExpr(sel, ErrorRateWindow)
+	return "dashboard Error Rate < 0.1%: " + metrics.ErrorRatioExpr(metrics.UserRequests(sel), ErrorRateWindow)
 }
 
 func alertsManual(tgt *target.Target) string {
@@ -62,7 +62,9 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		return err
 	}
 	tgt := c.Target
-	sel, threshold := tgt.Prometheus.Selector, tgt.Thresholds.ErrorRate
+	// Users' requests only: probes and scrapes always succeed (and would
+	// pad the sample with requests nobody made).
+	sel, threshold := metrics.UserRequests(tgt.Prometheus.Selector), tgt.Thresholds.ErrorRate
 	services := tgt.ServiceNames()
 	minWin, err := mc.MinRateWindow(ctx, MinErrorRateWindow)
 	if err != nil {

@@ -44,6 +44,17 @@ func series(metric string, matchers ...string) string {
 // promDuration prints d as PromQL writes durations: 5m, 1m30s, 200ms.
 func promDuration(d time.Duration) string { return model.Duration(d).String() }
 
+// UserTraffic is the matcher that keeps the services' real requests: the
+// monitoring's own scrapes, the health probes and the fault switches
+// always succeed and would dilute an error rate into a false healthy, and
+// pad a sample with requests nobody made.
+const UserTraffic = `route!~"/metrics|/health|/health/.*|/__faults.*"`
+
+// UserRequests adds UserTraffic to a selector.
+func UserRequests(sel string) string {
+	return strings.Trim(strings.Join([]string{sel, UserTraffic}, ","), ",")
+}
+
 // ErrorRatioExpr is the error ratio over window: 5xx requests / all requests,
 // summed over every series the selector picks. The numerator falls back to 0
 // when no 5xx series exists at all, so a service that never failed reads 0,

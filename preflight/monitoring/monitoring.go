@@ -27,10 +27,9 @@ const (
 	itemNumber          = 7
 )
 
-// UserTraffic is the matcher that keeps the services' real requests: the
-// monitoring's own scrapes, the health probes and the fault switches
-// always succeed and would dilute the error rate into a false healthy.
-const UserTraffic = `route!~"/metrics|/health|/health/.*|/__faults.*"`
+// UserTraffic is the matcher that keeps the services' real requests
+// (metrics.UserTraffic).
+const UserTraffic = metrics.UserTraffic
 
 // Option sets an optional setting of New.
 type Option func(*config)
@@ -206,7 +205,7 @@ func (it *item) baseline(ctx context.Context, r *flow.Recorder) error {
 	if err != nil {
 		return err
 	}
-	sel := strings.Trim(strings.Join([]string{it.tgt.Prometheus.Selector, UserTraffic}, ","), ",")
+	sel := metrics.UserRequests(it.tgt.Prometheus.Selector)
 	need := it.tgt.Thresholds.MinSamples
 	rate, err := mc.ErrorRate(ctx, sel, it.c.window, need)
 	r.Logf("%s", rate.Measurement)
