@@ -11,7 +11,9 @@
 // signalled and, after a grace period, killed, so a migrator script's own
 // children or a go test gate's test binary do not outlive the step.
 //
-// When a step's child is still running after an interruption: the group
-// did not exit within its grace and was sent SIGKILL; the step's error says
-// which members were still alive.
+// When a step fails with "signal: killed" after an interruption, its
+// child's group did not exit within the grace (cmd.WaitDelay, else Grace)
+// after SIGTERM and was sent SIGKILL: look at what the child was doing in
+// the step's output. proc needs Linux's /proc to tell a zombie from a live
+// member; on other Unix systems a member counts until it is reaped.
 package proc
