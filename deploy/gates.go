@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
+	"github.com/granter/runbook/internal/proc"
 )
 
 // GoTest is a gate run as a child `go test`, through gotestsum, into the
@@ -75,7 +75,7 @@ func (g GoTest) exec(ctx context.Context, s *State, r *Record) (*gotestjson.Resu
 	}
 	dir := absDir(s.RunDir)
 	args := g.Args(dir)
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd := proc.Command(ctx, args[0], args[1:]...)
 	cmd.Dir = g.Dir
 	cmd.Env = append(os.Environ(), "RUNBOOK_VERSION="+s.Version, "RUNBOOK_RUN_DIR="+dir)
 	cmd.Stdout, cmd.Stderr = r.Writer(), r.Writer()

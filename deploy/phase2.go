@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/proc"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -104,7 +104,7 @@ func migrateStep(tgt *target.Target) Step {
 // as they come (redacted). It returns the output, the migrations it said
 // complete, and its error.
 func (s *State) runMigrator(ctx context.Context, r *Record, argv []string) ([]string, []string, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := proc.Command(ctx, argv[0], argv[1:]...)
 	if s.Target.Code.Repo != "" {
 		if st, err := os.Stat(s.Target.Code.Repo); err == nil && st.IsDir() {
 			cmd.Dir = s.Target.Code.Repo

@@ -41,8 +41,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,13 +57,14 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/proc"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/monitor"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := proc.NotifyContext(context.Background(), os.Stderr, "runbook-local")
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -237,11 +236,10 @@ type maker struct {
 func (m maker) run(argv []string, codeFile string) int {
 	fmt.Fprintf(m.stdout, "\n$ %s make %s\n\n", strings.Join(m.env, " "), strings.Join(argv, " "))
 	_ = os.Remove(filepath.Join(m.dir, codeFile))
-	cmd := exec.CommandContext(m.ctx, "make", argv...)
+	cmd := proc.CommandSignal(m.ctx, syscall.SIGINT, "make", argv...) // the whole group gets Ctrl-C, as in a terminal
 	cmd.Dir = m.root
 	cmd.Env = append(os.Environ(), m.env...)
 	cmd.Stdout, cmd.Stderr = m.stdout, m.stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 30 * time.Second
 	runErr := cmd.Run()
 	if b, err := os.ReadFile(filepath.Join(m.dir, codeFile)); err == nil {

@@ -34,12 +34,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/proc"
 )
 
 // Command is one subcommand.
@@ -65,7 +64,7 @@ func register(c Command) {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := proc.NotifyContext(context.Background(), os.Stderr, "runbook")
 	code := dispatch(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

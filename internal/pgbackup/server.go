@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/granter/runbook/internal/proc"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -174,9 +175,9 @@ func (t tool) command(ctx context.Context) (*exec.Cmd, error) {
 			args = append(args, "-e", name)
 		}
 		args = append(args, t.srv.Container, t.name)
-		cmd = exec.CommandContext(ctx, "docker", append(args, t.args...)...)
+		cmd = proc.Command(ctx, "docker", append(args, t.args...)...)
 	} else {
-		cmd = exec.CommandContext(ctx, t.name, t.args...)
+		cmd = proc.Command(ctx, t.name, t.args...)
 	}
 	cmd.Env = append(cleanEnv(), env...)
 	cmd.Stdin, cmd.Stdout = t.stdin, t.stdout

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
+	"github.com/granter/runbook/internal/proc"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -164,7 +164,7 @@ func (it *item) ciStatus(ctx context.Context, head string) (CIStatus, string, er
 		source := "ci.statusCommand " + strings.Join(args, " ")
 		ctx, cancel := context.WithTimeout(ctx, StatusTimeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd := proc.Command(ctx, args[0], args[1:]...)
 		cmd.Dir = it.repo
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -320,7 +320,7 @@ func (it *item) checkout() error {
 func (it *item) git(ctx context.Context, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, GitTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd := proc.Command(ctx, "git", args...)
 	cmd.Dir = it.repo
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0") // a fetch that needs a password fails, never waits
 	var stdout, stderr bytes.Buffer

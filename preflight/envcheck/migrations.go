@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/pgbackup"
+	"github.com/granter/runbook/internal/proc"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -54,7 +54,7 @@ func (m migrator) run(ctx context.Context, argv []string, db target.Secret) (str
 	}
 	ctx, cancel := context.WithTimeout(ctx, MigratorTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := proc.Command(ctx, argv[0], argv[1:]...)
 	if m.tgt.Code.Repo != "" {
 		if _, err := os.Stat(m.tgt.Code.Repo); err == nil {
 			cmd.Dir = m.tgt.Code.Repo
