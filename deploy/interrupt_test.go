@@ -79,3 +79,39 @@ func TestInterruptedStepIsJournaledFailed(t *testing.T) {
 	assert.Equal(t, journal.StatusFailed, last.Status, "Step 2.1's last entry: %+v", last)
 	assert.Contains(t, last.Error, want, "Step 2.1's journaled error names the interruption")
 }
+
+// Interrupted between two steps (a step that ignores its context returned
+// after the signal): the next step does not start, and the journal says
+// where the run stopped and why.
+func TestInterruptedBetweenStepsIsJournaled(t *testing.T) {
+	tg := localTarget(t)
+	dir := t.TempDir()
+	j, err := journal.Open(dir, deploy.RunName(dir), tg.Env, tg.Redact)
+	require.NoError(t, err)
+	ctx, interrupt := context.WithCancelCause(context.Background())
+	defer interrupt(nil)
+	laterRan := false
+	steps := []deploy.Step{{
+		Phase: journal.Phase1, ID: "1.2", Title: "Notify Operations Team", Class: exitcode.Deploy,
+		Run: func(context.Context, *deploy.State, *deploy.Record) error {
+			interrupt(proc.Interrupted{Signal: syscall.SIGHUP})
+			return nil // done before it noticed
+		},
+	}, {
+		Phase: journal.Phase1, ID: "1.3", Title: "Drain Existing Connections", Class: exitcode.Deploy,
+		Run: func(context.Context, *deploy.State, *deploy.Record) error { laterRan = true; return nil },
+	}}
+	var out bytes.Buffer
+	oc := deploy.Run(ctx, tg, "v2.0.0", steps, deploy.Options{Out: &out, Journal: j, RunDir: dir})
+	require.NoError(t, j.Close())
+	assert.False(t, laterRan, "no step may start after an interruption")
+	require.NotNil(t, oc.Failed)
+	assert.Equal(t, "1.3", oc.Failed.Step.ID)
+	assert.ErrorContains(t, oc.Failed.Err, "not started: interrupted by "+proc.Describe(syscall.SIGHUP))
+	entries, err := journal.Read(dir)
+	require.NoError(t, err)
+	last := entries[len(entries)-1]
+	assert.Equal(t, "1.3", last.Step)
+	assert.Equal(t, journal.StatusFailed, last.Status)
+	assert.Contains(t, last.Error, "not started")
+}

@@ -89,6 +89,21 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 		if oc.Failed != nil && (step.Phase != journal.Phase4 || oc.Failed.Step.Phase != journal.Phase4 || ctx.Err() != nil) {
 			break
 		}
+		if ctx.Err() != nil && oc.Failed == nil {
+			// Interrupted between two steps: journal where it stopped,
+			// before anything else runs.
+			res := StepResult{Step: step, Status: journal.StatusFailed, Started: time.Now(),
+				Err: fmt.Errorf("not started: %v", context.Cause(ctx)), Data: map[string]string{journal.KeyVersion: version}}
+			if c := exitcode.Class(step.Class); c != "" {
+				res.Data[journal.KeyClass] = c
+			}
+			fmt.Fprintf(out, "\n▶ %s\n    ❌ %v\n", step.Label(), res.Err)
+			journalAdd(o.Journal, journal.Entry{Phase: step.Phase, Step: step.ID, Action: step.Title, Status: journal.StatusFailed,
+				Error: res.Err.Error(), Started: res.Started.UTC(), Data: res.Data})
+			oc.Steps = append(oc.Steps, res)
+			oc.Failed = &oc.Steps[len(oc.Steps)-1]
+			break
+		}
 		if oc.Failed != nil {
 			fmt.Fprintf(out, "\n    (Phase 4 goes on after %s failed: its steps change nothing, and the rollback rule needs every gate's evidence, the error rate above all)\n", oc.Failed.Step.Label())
 		}
@@ -148,7 +163,7 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 		defer cancel()
 	}
 	err := protect(func() error { return step.Run(sctx, st, rec) })
-	if err != nil && sctx.Err() != nil && !strings.Contains(err.Error(), "deadline") {
+	if err != nil && sctx.Err() != nil && !strings.Contains(err.Error(), "deadline") && !strings.Contains(err.Error(), context.Cause(sctx).Error()) {
 		err = fmt.Errorf("%w (%v)", err, context.Cause(sctx))
 	}
 	res.Duration = time.Since(res.Started)
