@@ -300,16 +300,7 @@ func TestErrorRateAboveThresholdStopsTheSequence(t *testing.T) {
 			if err := env.Platform.Faults.Enable(faults.PlatformErrorRate5pct + "@" + target.DataService); err != nil {
 				return err
 			}
-			cl, err := httpcheck.ForService(tgt, target.DataService)
-			if err != nil {
-				return err
-			}
-			for range 1000 {
-				if _, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=users", nil, 0, nil); err != nil {
-					return err
-				}
-			}
-			return prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector, 40)
+			return prom.DataServiceUsers(ctx, tgt, 1000, 40)
 		},
 	}})
 	requireStopped(t, res, "4.5", exitcode.SLO, "TestErrorRate", "95% lower bound", "> 0.1%: BREACHED")

@@ -4,7 +4,6 @@ package postdeploy_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/prom"
-	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/postdeploy"
 )
@@ -63,17 +61,9 @@ func faultProofs(t *testing.T) {
 	}
 }
 
-// dataServiceUsers sends 1,000 requests to data-service (every 20th answers
-// 500 with the fault: 50) and waits until Prometheus has counted most of
-// them: enough to show a rate over 0.1% beside the thousands of requests
-// earlier checks sent in the same window.
+// dataServiceUsers: users hit a data-service that fails every 20th
+// request (prom.DataServiceUsers).
 func dataServiceUsers(ctx context.Context, t *testing.T) {
 	t.Helper()
-	cl, err := httpcheck.ForService(tgt, target.DataService)
-	require.NoError(t, err)
-	for range 1000 {
-		_, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=fault-proof", nil, 0, nil)
-		require.NoError(t, err)
-	}
-	require.NoError(t, prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector, 40))
+	require.NoError(t, prom.DataServiceUsers(ctx, tgt, 1000, 40))
 }

@@ -4,7 +4,6 @@ package monitoring_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/prom"
 	"github.com/granter/runbook/internal/checklist"
-	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/preflight/monitoring"
 	"github.com/stretchr/testify/require"
@@ -35,13 +33,7 @@ func TestZBaselineAlreadyOverThreshold(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cl, err := httpcheck.ForService(tgt, target.DataService)
-	require.NoError(t, err)
-	for range 1000 {
-		_, err := cl.Do(ctx, http.MethodGet, "/scraper/grants?tag=baseline-fault", nil, 0, nil)
-		require.NoError(t, err)
-	}
-	require.NoError(t, prom.WaitErrorsCounted(ctx, tgt.Prometheus.URL, tgt.Prometheus.Selector, 40))
+	require.NoError(t, prom.DataServiceUsers(ctx, tgt, 1000, 40))
 	res := run(t, nil, monitoring.WithBaselineWindow(time.Minute))
 	checklist.AssertOnlyFails(t, res, monitoring.BaselineEstablished, "the baseline error rate is already over the runbook's 0.10%",
 		"95% lower bound", "BREACHED")
