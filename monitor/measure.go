@@ -67,12 +67,15 @@ func (m *Monitor) errorRate(ctx context.Context, w time.Duration) Check {
 	return c
 }
 
-// p95: "API response time: < 200ms (p95)", per service from its latency
-// histogram: the p95 with the bucket that holds it, and the claim decided
-// from the counts (stats.QuantileUnder: fewer than 5% of requests slower
-// than the limit, on the 95% bound). BREACH when any service is shown
-// over, ok when every service is shown under, otherwise INCONCLUSIVE; a
-// service with fewer requests than a p95 needs (59) is NO DATA.
+// p95: "API response time: < 200ms (p95)", per service and per route from
+// the latency histograms: the p95 with the bucket that holds it (the
+// resolution), and the claim decided from the counts (stats.QuantileUnder:
+// fewer than 5% of requests slower than the limit, on the 95% bound).
+// BREACH when any service, or any route with enough requests for a p95, is
+// shown over; ok when every service is shown under; otherwise
+// INCONCLUSIVE. A service with fewer requests than a p95 needs (59) is NO
+// DATA; such a route is listed as not judged alone (its requests count in
+// its service's p95).
 func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 	th := m.tgt.Thresholds.APIP95.Seconds()
 	c := Check{Metric: MetricP95, Key: keyP95, Source: "prometheus", Window: w, Value: math.NaN(),
@@ -107,6 +110,39 @@ func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 		case stats.Inconclusive:
 			undecided = append(undecided, svc+" "+res.String())
 		}
+	}
+	// Per route too, so a slow route cannot hide in its service's mix: a
+	// route with enough requests for a p95 that is shown over the limit
+	// is a breach; one with fewer is listed as not judged.
+	var routes, unjudged []string
+	for _, svc := range m.tgt.ServiceNames() {
+		names := make([]string, 0, len(h.Route[svc]))
+		for r := range h.Route[svc] {
+			names = append(names, r)
+		}
+		sort.Strings(names)
+		for _, r := range names {
+			q, err := stats.HistogramQuantile(0.95, h.Route[svc][r])
+			if err != nil {
+				unjudged = append(unjudged, svc+" "+r)
+				continue
+			}
+			res, err := stats.QuantileUnder(0.95, h.Route[svc][r], th)
+			if err != nil {
+				unjudged = append(unjudged, svc+" "+r)
+				continue
+			}
+			routes = append(routes, fmt.Sprintf("%s %s %s: %s", svc, r, q, res.Verdict))
+			if res.Verdict == stats.Breached {
+				breached = append(breached, svc+" "+r+" "+res.String())
+			}
+		}
+	}
+	if len(routes) > 0 {
+		parts = append(parts, "routes: "+strings.Join(routes, "; "))
+	}
+	if len(unjudged) > 0 {
+		parts = append(parts, fmt.Sprintf("routes with fewer than %d requests, not judged alone: %s", stats.MinQuantileCount(0.95), strings.Join(unjudged, ", ")))
 	}
 	c.Detail = strings.Join(parts, "; ")
 	if len(noSample) > 0 {

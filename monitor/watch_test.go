@@ -224,11 +224,14 @@ func TestWatchFailsWithinOneRound(t *testing.T) {
 	for _, tc := range []struct {
 		fault, metric string
 		rollback      bool
+		cause         []string
 	}{
 		// Latency first: the error-rate fault fires the critical alert,
 		// which stays firing for its 1m rule window after.
-		{faults.PlatformLatency300ms, monitor.MetricP95, false},
-		{faults.PlatformErrorRate5pct, monitor.MetricErrorRate, true},
+		{faults.PlatformLatency300ms, monitor.MetricP95, false, nil},
+		// One slow route is named as such (per service and route).
+		{faults.SearchSlow, monitor.MetricP95, false, []string{"routes: backend-core /search p95", "): BREACHED"}},
+		{faults.PlatformErrorRate5pct, monitor.MetricErrorRate, true, nil},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			withTraffic(t, 10*time.Second)
@@ -252,7 +255,7 @@ func TestWatchFailsWithinOneRound(t *testing.T) {
 			require.NotNil(t, c, "%s must be among the breaches: %v", tc.metric, err)
 			assert.Equal(t, monitor.Breach, c.Status)
 			msg := err.Error()
-			for _, want := range []string{tc.metric, c.Shown, "threshold " + c.ThresholdShown, "query: " + c.Query} {
+			for _, want := range append([]string{tc.metric, c.Shown, "threshold " + c.ThresholdShown, "query: " + c.Query}, tc.cause...) {
 				assert.Contains(t, msg, want)
 			}
 			t.Logf("breach %s after the fault was switched on: %s", time.Since(on).Round(time.Millisecond), c)

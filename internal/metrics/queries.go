@@ -78,9 +78,10 @@ func RequestsByServiceExpr(sel string, window time.Duration) string {
 }
 
 // LatencyBucketsExpr is the request-latency histogram over window per
-// service: the cumulative count at or under each bucket bound (le).
+// service and route: the cumulative count at or under each bucket bound
+// (le).
 func LatencyBucketsExpr(sel string, window time.Duration) string {
-	return fmt.Sprintf("sum by (service, le) (increase(%s[%s]))", series(RequestDuration+"_bucket", sel), promDuration(window))
+	return fmt.Sprintf("sum by (service, route, le) (increase(%s[%s]))", series(RequestDuration+"_bucket", sel), promDuration(window))
 }
 
 // ErrorCountExpr is the number of 5xx requests in window.
