@@ -179,11 +179,15 @@ func SmokeGate(g GoTest) Step {
 		Phase: journal.Phase4, ID: phase4.SmokeStep, Title: phase4.SmokeTitle,
 		Manual: g.Manual() + "   (as written in the runbook: npm run test:smoke)",
 		Would:  "run " + g.Manual() + ": " + strings.Join(phase4.FlowNames(), ", ") + " must pass",
-		Class:  exitcode.Smoke, Timeout: g.Timeout + time.Minute,
+		// Room for the run and an immediate retry of the failed flows.
+		Class: exitcode.Smoke, Timeout: 2*g.Timeout + time.Minute,
 		Run: func(ctx context.Context, s *State, r *Record) error {
 			res, err := g.exec(ctx, s, r)
 			if err != nil {
 				return err
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx))
 			}
 			flaky, twice, why, err := retryFailedFlows(ctx, g, res, s, r)
 			if err != nil {

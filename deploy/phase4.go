@@ -28,11 +28,17 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 		Class:  exitcode.Smoke, Timeout: flow.DefaultTimeout,
 		Run: func(ctx context.Context, s *State, r *Record) error {
 			results := smoke.RunAll(ctx, s.Target, o)
+			if ctx.Err() != nil {
+				// Interrupted or out of time: no flow reached a verdict of
+				// its own, so none is journaled as broken (the rollback
+				// rule must not read the runbook's side as the release's).
+				return fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx))
+			}
 			var flows, failed, flaky []string
 			for _, res := range results {
 				for _, st := range res.Steps {
 					if st.Status == flow.Skipped {
-						r.Logf("⚠ %s/%s skipped (not counted as passed): %v", res.Flow, st.Name, st.Err)
+						r.Logf("⚠ %s/%s skipped: %v", res.Flow, st.Name, st.Err)
 					}
 				}
 				status := "passed"
@@ -41,9 +47,17 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 					// is intermittent, which Step 4.5's error rate judges.
 					r.Logf("%s failed: running it again at once (%v)", res.Flow, res.Err())
 					status = "flaky"
-					if again := retryFlow(ctx, s.Target, o, res.Flow); again == nil || again.Failed() {
+					again := retryFlow(ctx, s.Target, o, res.Flow)
+					if ctx.Err() != nil {
+						return fmt.Errorf("the smoke flows did not finish (retrying %s): %w", res.Flow, context.Cause(ctx))
+					}
+					if again == nil || again.Failed() {
 						status = "failed"
-						failed = append(failed, res.Err().Error())
+						why := res.Err().Error()
+						if again != nil {
+							why += "\n  and on the retry: " + again.Err().Error()
+						}
+						failed = append(failed, why)
 					} else {
 						flaky = append(flaky, res.Flow)
 					}

@@ -298,7 +298,11 @@ func (m *Monitor) smoke(ctx context.Context) []Check {
 			c := Check{Metric: fl.metric, Key: keySmoke + fl.f.Name, Source: "smoke", Value: math.NaN(),
 				ThresholdShown: "every step passes", Query: "smoke flow " + fl.f.Name + " (" + stepNames(fl.f) + ")"}
 			r := flow.Run(ctx, fl.f)
-			if err := r.Err(); err != nil {
+			if err := r.Err(); err != nil && ctx.Err() != nil {
+				// Interrupted or out of time: the runbook's side, not a
+				// broken flow (never the rollback rule's "core broken").
+				c.Status, c.Shown, c.Err = NoData, "not finished", fmt.Errorf("the flow did not finish: %w (%v)", context.Cause(ctx), err)
+			} else if err != nil {
 				c.Status, c.Shown, c.Value, c.Err = Breach, "failed", 1, err
 				c.Detail = err.Error()
 			} else {

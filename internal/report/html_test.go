@@ -115,7 +115,7 @@ func TestHTMLReportContent(t *testing.T) {
 	require.Len(t, svgs, 7, "six watched metrics and the timeline")
 	watch := find(doc, func(n *html.Node) bool { return n.Data == "h2" && attr(n, "id") == "watch" })
 	require.Len(t, watch, 1, "the watch section")
-	for _, title := range []string{"Error rate (95% confidence band)", "API response time p95", "Database query time p95", "CPU usage", "Memory growth", "Active database connections"} {
+	for _, title := range []string{"Error rate (band: 95% bounds, one-sided)", "API response time p95", "Database query time p95", "CPU usage", "Memory growth", "Active database connections"} {
 		assert.Contains(t, raw, title)
 	}
 	phases := find(svgs[6], func(n *html.Node) bool { return n.Data == "g" && hasClass(n, "phase") })

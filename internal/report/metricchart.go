@@ -146,7 +146,7 @@ func MetricChartSVG(c MetricChart) string {
 		notes = append(notes, "gaps: no data")
 	}
 	if sc.banded {
-		notes = append(notes, "shaded: 95% confidence band")
+		notes = append(notes, "shaded: between the 95% bounds (each one-sided)")
 	}
 	if sc.clipped {
 		notes = append(notes, fmt.Sprintf("band cut above %s", format(sc.ymax)))

@@ -80,7 +80,7 @@ func TestMetricChartErrorRate(t *testing.T) {
 	if over := mcAttr(svg, "point over", "cx"); len(over) != 1 {
 		t.Errorf("want the one value over 0.10%% marked, got %d marks", len(over))
 	}
-	for _, want := range []string{"limit 0.10%", ">0.00%<", "15:00:00", "15:02:00", "15:04:00 UTC", "shaded: 95% confidence band"} {
+	for _, want := range []string{"limit 0.10%", ">0.00%<", "15:00:00", "15:02:00", "15:04:00 UTC", "shaded: between the 95% bounds (each one-sided)"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("chart lacks %q:\n%s", want, svg)
 		}

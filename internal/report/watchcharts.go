@@ -21,7 +21,7 @@ type watchMetric struct {
 
 // watchMetrics are the runbook's "Key Metrics to Watch", in its order.
 var watchMetrics = []watchMetric{
-	{journal.KeyErrorRate, "Error rate (95% confidence band)", "", parseRatio, pct, true},
+	{journal.KeyErrorRate, "Error rate (band: 95% bounds, one-sided)", "", parseRatio, pct, true},
 	{"p95", "API response time p95", "ms", parseSeconds, nil, false},
 	{"db.query", "Database query time p95", "ms", parseSeconds, nil, false},
 	{"cpu", "CPU usage (of the pods' limit)", "", parseRatio, pct, false},
