@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -90,12 +92,7 @@ func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 	}
 	var parts, noSample, undecided, breached []string
 	for _, svc := range m.tgt.ServiceNames() {
-		q, err := stats.HistogramQuantile(0.95, h.Service[svc])
-		if err != nil {
-			noSample = append(noSample, svc+": "+err.Error())
-			continue
-		}
-		res, err := stats.QuantileUnder(0.95, h.Service[svc], th)
+		q, res, err := p95Under(h.Service[svc], th)
 		if err != nil {
 			noSample = append(noSample, svc+": "+err.Error())
 			continue
@@ -116,18 +113,8 @@ func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 	// is a breach; one with fewer is listed as not judged.
 	var routes, unjudged []string
 	for _, svc := range m.tgt.ServiceNames() {
-		names := make([]string, 0, len(h.Route[svc]))
-		for r := range h.Route[svc] {
-			names = append(names, r)
-		}
-		sort.Strings(names)
-		for _, r := range names {
-			q, err := stats.HistogramQuantile(0.95, h.Route[svc][r])
-			if err != nil {
-				unjudged = append(unjudged, svc+" "+r)
-				continue
-			}
-			res, err := stats.QuantileUnder(0.95, h.Route[svc][r], th)
+		for _, r := range slices.Sorted(maps.Keys(h.Route[svc])) {
+			q, res, err := p95Under(h.Route[svc][r], th)
 			if err != nil {
 				unjudged = append(unjudged, svc+" "+r)
 				continue
@@ -158,6 +145,18 @@ func (m *Monitor) p95(ctx context.Context, w time.Duration) Check {
 		c.Status = Pass
 	}
 	return c
+}
+
+// p95Under reads the p95 of one histogram (a service's or a route's) and
+// decides "p95 < limit" from the same buckets; an error when there are
+// too few requests for a p95.
+func p95Under(b []stats.Bucket, limit float64) (stats.Quantile, stats.Result, error) {
+	q, err := stats.HistogramQuantile(0.95, b)
+	if err != nil {
+		return q, stats.Result{}, err
+	}
+	res, err := stats.QuantileUnder(0.95, b, limit)
+	return q, res, err
 }
 
 // cpu: "CPU usage: < 70%", per service, of the CPU each pod may use.

@@ -26,7 +26,7 @@ var watchMetrics = []watchMetric{
 	{"db.query", "Database query time p95", "ms", parseSeconds, nil, false},
 	{"cpu", "CPU usage (of the pods' limit)", "", parseRatio, pct, false},
 	{"memory.growth", "Memory growth over the watch", "", parseRatio, pct, false},
-	{"connections", "Active database connections", "", parseCount, nil, false},
+	{"connections", "Active database connections", "", parseFloat, nil, false},
 }
 
 // watchCharts draws each watched metric over the monitoring rounds of the
@@ -93,5 +93,3 @@ func parseSeconds(s string) (float64, bool) {
 	}
 	return parseFloat(s)
 }
-
-func parseCount(s string) (float64, bool) { return parseFloat(s) }
