@@ -7,146 +7,177 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/granter/runbook/internal/checklist"
+	"github.com/granter/runbook/internal/evidence"
 	"github.com/granter/runbook/internal/exitcode"
-	"github.com/granter/runbook/internal/gotestjson"
+	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
-	"github.com/granter/runbook/internal/proc"
+	"github.com/granter/runbook/postdeploy"
+	"github.com/granter/runbook/preflight"
 )
 
-// GoTest is a gate run as a child `go test`, through gotestsum, into the
-// run folder: <Name>.json (go test -json) and <Name>.junit.xml. The child
-// loads the same target (environments/<env>.yaml, RUNBOOK_LOCAL_TARGET) and
-// gets RUNBOOK_VERSION and RUNBOOK_RUN_DIR.
-type GoTest struct {
-	Name     string // the gate: preflight, smoke, postdeploy
-	Pkg      string // ./preflight
-	Run      string // -run pattern; "" runs every test
-	Tags     string // the build tag ("" for local)
-	Timeout  time.Duration
-	FailFast bool
-	// Dir is the module root the command runs in ("" the working directory).
-	Dir string
-}
+// The gates' Go packages: their evidence files name the package whose
+// tests run the same flows and checks (go test ./preflight, ./smoke,
+// ./postdeploy), as `go test -json` would.
+const (
+	PreflightPackage  = "github.com/granter/runbook/preflight"
+	SmokePackage      = "github.com/granter/runbook/smoke"
+	PostdeployPackage = "github.com/granter/runbook/postdeploy"
+)
 
-// Args is the command line: go tool gotestsum ... -- -count=1 ... <pkg>.
-func (g GoTest) Args(runDir string) []string {
-	args := []string{"go", "tool", "gotestsum", "--format", "testname",
-		"--jsonfile", filepath.Join(runDir, g.Name+".json"), "--junitfile", filepath.Join(runDir, g.Name+".junit.xml"),
-		"--", "-count=1", "-timeout=" + g.Timeout.String()}
-	if g.Tags != "" {
-		args = append(args, "-tags="+g.Tags)
+// Evidence is the run's evidence of the gate name (preflight, smoke,
+// smoke.retry, postdeploy), written into the run folder as <name>.json
+// (go test -json events) and <name>.junit.xml as its tests finish. The
+// first call in a run starts the files afresh.
+func (s *State) Evidence(name, pkg string) *evidence.Gate {
+	s.evidenceMu.Lock()
+	defer s.evidenceMu.Unlock()
+	if s.evidence == nil {
+		s.evidence = map[string]*evidence.Gate{}
 	}
-	if g.FailFast {
-		args = append(args, "-failfast")
-	}
-	if g.Run != "" {
-		args = append(args, "-run", g.Run)
-	}
-	return append(args, g.Pkg)
-}
-
-// Manual is the command as a person would type it.
-func (g GoTest) Manual() string {
-	s := "go test -count=1"
-	if g.Tags != "" {
-		s += " -tags=" + g.Tags
-	}
-	if g.FailFast {
-		s += " -failfast"
-	}
-	if g.Run != "" {
-		s += " -run '" + g.Run + "'"
-	}
-	return s + " " + g.Pkg
-}
-
-// exec runs the gate and reads its results. The error is about running it
-// (it did not start, its results are unreadable); a failed test shows in
-// the result.
-func (g GoTest) exec(ctx context.Context, s *State, r *Record) (*gotestjson.Result, error) {
-	if s.RunDir == "" {
-		return nil, errors.New("no run folder: the gate's results have nowhere to go")
-	}
-	dir := absDir(s.RunDir)
-	args := g.Args(dir)
-	cmd := proc.Command(ctx, args[0], args[1:]...)
-	cmd.Dir = g.Dir
-	cmd.Env = append(os.Environ(), "RUNBOOK_VERSION="+s.Version, "RUNBOOK_RUN_DIR="+dir)
-	cmd.Stdout, cmd.Stderr = r.Writer(), r.Writer()
-	cmd.WaitDelay = 30 * time.Second
-	r.Logf("$ %s", strings.Join(args, " "))
-	runErr := cmd.Run()
-	res, err := gotestjson.ReadFile(filepath.Join(dir, g.Name+".json"))
-	if err != nil {
-		return nil, fmt.Errorf("%s: no readable results (%v) after: %v", g.Manual(), err, runErr)
-	}
-	r.Set("gate", g.Name)
-	r.Set("gate.json", filepath.Join(dir, g.Name+".json"))
-	r.Set("gate.junit", filepath.Join(dir, g.Name+".junit.xml"))
-	if runErr != nil && !res.PackageFailed() && len(res.Failed()) == 0 {
-		return res, fmt.Errorf("%s: %v (no test failed: a build error or a timeout?): %s", g.Manual(), runErr, strings.Join(tail(res.Stray, 5), "; "))
-	}
-	return res, nil
-}
-
-// firstFailure names the first test that failed and why.
-func firstFailure(res *gotestjson.Result) (string, string) {
-	leaves := res.Leaves()
-	if len(leaves) == 0 {
-		for pkg, st := range res.Packages {
-			if st == gotestjson.Failed {
-				return pkg, strings.Join(tail(res.PackageOutput[pkg], 8), "\n")
-			}
+	g, ok := s.evidence[name]
+	if !ok {
+		dir := ""
+		if s.RunDir != "" {
+			dir = absDir(s.RunDir)
 		}
-		return "", ""
+		g = evidence.New(dir, name, pkg)
+		s.evidence[name] = g
 	}
-	t := leaves[0]
-	return t.Name, res.Reason(t)
+	return g
 }
 
-func tail(lines []string, n int) []string {
-	if len(lines) > n {
-		return lines[len(lines)-n:]
+// smokeEvidence records smoke flows' results as the tests of go test
+// ./smoke would have (TestAuth/register, ...) in the gate's files.
+func (s *State) smokeEvidence(gate string, results ...flow.Result) error {
+	g := s.Evidence(gate, SmokePackage)
+	var errs []error
+	for _, res := range results {
+		errs = append(errs, g.Flow(smokeTest(res.Flow), res))
 	}
-	return lines
+	return errors.Join(errs...)
+}
+
+// smokeTest is the go test that runs the flow (phase4.Flows: auth is
+// TestAuth).
+func smokeTest(flowName string) string {
+	for _, f := range phase4.Flows {
+		if f.Name == flowName {
+			return f.Test
+		}
+	}
+	return "Test" + flowName
+}
+
+// checkEvidence records one postdeploy check as its test of go test
+// ./postdeploy would have: the lines it logged, then "✅ <summary>" or
+// "Step 4.5 (Monitor Error Rate): <why>".
+func (s *State) checkEvidence(ch postdeploy.Check, ev *postdeploy.Evidence, err error, took time.Duration) error {
+	last, lines := "", []string(nil)
+	if ev != nil {
+		lines = ev.Lines
+	}
+	switch {
+	case err != nil:
+		last = fmt.Sprintf("Step %s (%s): %v", ch.Step, ch.Title, err)
+	case ev != nil:
+		last = "✅ " + ev.Summary
+	}
+	return s.Evidence("postdeploy", PostdeployPackage).Check(ch.Test, lines, err, last, took)
+}
+
+// ItemRunner runs the checklist's items, giving each item's result to
+// done as it finishes; the error is about the run (a set-up that failed,
+// so no item ran), never about an item.
+type ItemRunner func(ctx context.Context, s *State, done func(test string, res flow.Result)) error
+
+// PreflightItems is the ItemRunner of the runbook binary: preflight.Run in
+// this process (the local set-ups in the local build, the 8 items, the
+// same library code go test ./preflight runs), item 1 and 7 journaling
+// into the run folder.
+func PreflightItems(ctx context.Context, s *State, done func(string, flow.Result)) (err error) {
+	o := preflight.Options{}
+	if s.RunDir != "" {
+		o.RunDir = absDir(s.RunDir)
+		j, jerr := journal.Open(o.RunDir, "preflight", s.Target.Env, s.Target.Redact)
+		if jerr != nil {
+			return fmt.Errorf("journal: %w", jerr)
+		}
+		defer func() {
+			if cerr := j.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("journal: %w", cerr))
+			}
+		}()
+		o.Journal = j
+	}
+	return preflight.Run(ctx, s.Target, o, done)
 }
 
 // PreflightGate is the pre-deployment checklist (make preflight) as the
-// first step: every sub-item of the 8 items must be proven (Status: ALL
-// COMPLETE); anything else stops the sequence before Phase 1.
-func PreflightGate(g GoTest, env string) Step {
+// first step: the items run (run; PreflightItems in the binary) into the
+// run folder's preflight.json and preflight.junit.xml, then checklist.txt;
+// every sub-item of the 8 items must be proven (Status: ALL COMPLETE);
+// anything else stops the sequence before Phase 1.
+func PreflightGate(env string, timeout time.Duration, run ItemRunner) Step {
+	tags := ""
+	if env != "local" {
+		tags = " -tags=" + env
+	}
 	return Step{
 		Phase: journal.Preflight, ID: "checklist", Title: "Pre-deployment checklist (8 items)",
-		Manual: "make preflight ENV=" + env + "   (" + g.Manual() + " | go run ./cmd/checklist)",
-		Would:  "run " + g.Manual() + " into the run folder and require every item ☑ (exit 3 on a blocker)",
-		Class:  exitcode.Preflight, Timeout: g.Timeout + time.Minute,
+		Manual: "make preflight ENV=" + env + "   (runbook preflight; as tests: go test -count=1" + tags + " ./preflight)",
+		Would:  "run the 8 checklist items into the run folder (preflight.json, checklist.txt) and require every item ☑ (exit 3 on a blocker)",
+		Class:  exitcode.Preflight, Timeout: timeout,
 		Run: func(ctx context.Context, s *State, r *Record) error {
-			if _, err := g.exec(ctx, s, r); err != nil {
-				return err
+			if s.RunDir == "" {
+				return errors.New("no run folder: the checklist's evidence has nowhere to go")
 			}
-			var raw bytes.Buffer
-			f, err := os.Open(filepath.Join(absDir(s.RunDir), g.Name+".json"))
+			g := s.Evidence("preflight", PreflightPackage)
+			var werr error
+			runErr := run(ctx, s, func(test string, res flow.Result) {
+				werr = errors.Join(werr, g.Flow(test, res))
+				label := test
+				for _, it := range checklist.Items {
+					if it.Test == test {
+						label = it.Label()
+					}
+				}
+				for _, st := range res.Steps {
+					mark := map[flow.Status]string{flow.Passed: "✅", flow.Failed: "❌"}[st.Status]
+					if mark == "" {
+						mark = "⚠"
+					}
+					r.Logf("%s %s / %s", mark, label, st.Name)
+				}
+			})
+			if runErr != nil {
+				werr = errors.Join(werr, g.Fail("runbook: "+runErr.Error()))
+			}
+			r.Set("gate", "preflight")
+			r.Set("gate.json", g.JSONPath())
+			r.Set("gate.junit", g.JUnitPath())
+			if werr != nil {
+				return fmt.Errorf("the checklist's evidence was not recorded: %w", werr)
+			}
+			raw, err := os.ReadFile(g.JSONPath())
 			if err != nil {
 				return err
 			}
-			_, err = raw.ReadFrom(f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-			rep, err := checklist.Read(&raw)
+			rep, err := checklist.Read(bytes.NewReader(raw))
 			if err != nil {
 				return err
 			}
 			var text bytes.Buffer
-			_ = rep.Write(&text, checklist.Heading{Env: env, Version: s.Version, At: time.Now()})
-			_ = os.WriteFile(filepath.Join(absDir(s.RunDir), "checklist.txt"), text.Bytes(), 0o644)
+			if err := rep.Write(&text, checklist.Heading{Env: env, Version: s.Version, At: time.Now()}); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(absDir(s.RunDir), "checklist.txt"), text.Bytes(), 0o644); err != nil {
+				return err
+			}
 			r.Logf("%s", strings.TrimRight(text.String(), "\n"))
 			blockers := rep.Blockers()
 			r.Set("checklist.blockers", fmt.Sprint(len(blockers)))
@@ -167,150 +198,4 @@ func firstLines(lines []string, n int) []string {
 		return lines
 	}
 	return append(append([]string(nil), lines[:n]...), fmt.Sprintf("... and %d more (see checklist.txt)", len(lines)-n))
-}
-
-// SmokeGate is Step 4.1: the five smoke flows (go test -run ... ./smoke;
-// the package's other tests prove the suite itself and are not the gate).
-func SmokeGate(g GoTest) Step {
-	if g.Run == "" {
-		g.Run = phase4.RunPattern(phase4.FlowTests())
-	}
-	return Step{
-		Phase: journal.Phase4, ID: phase4.SmokeStep, Title: phase4.SmokeTitle,
-		Manual: g.Manual() + "   (as written in the runbook: npm run test:smoke)",
-		Would:  "run " + g.Manual() + ": " + strings.Join(phase4.FlowNames(), ", ") + " must pass",
-		// Room for the run and an immediate retry of the failed flows.
-		Class: exitcode.Smoke, Timeout: 2*g.Timeout + time.Minute,
-		Run: func(ctx context.Context, s *State, r *Record) error {
-			res, err := g.exec(ctx, s, r)
-			if err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx))
-			}
-			flaky, twice, why, err := retryFailedFlows(ctx, g, res, s, r)
-			if err != nil {
-				return err
-			}
-			var flows, skipped []string
-			for _, t := range res.Tests {
-				if !strings.Contains(t.Name, "/") {
-					status := string(t.Status)
-					if slices.Contains(flaky, t.Name) {
-						status = "flaky"
-					}
-					flows = append(flows, fmt.Sprintf("%s %s", strings.TrimPrefix(t.Name, "Test"), status))
-				} else if t.Status == gotestjson.Skipped {
-					skipped = append(skipped, t.Name)
-				}
-			}
-			r.Set(journal.KeySmokeFlows, strings.Join(flows, ", "))
-			if len(twice) > 0 {
-				return fmt.Errorf("smoke %s failed, and again on an immediate retry: %s", strings.Join(twice, ", "), why)
-			}
-			for _, f := range phase4.FlowTests() {
-				if tr := res.Test(f); (tr == nil || tr.Status != gotestjson.Passed) && !slices.Contains(flaky, f) {
-					return fmt.Errorf("smoke flow %s did not pass (ran: %s); Step 4.1 needs all %d", f, strings.Join(flows, ", "), len(phase4.Flows))
-				}
-			}
-			if len(flaky) > 0 {
-				r.Set(journal.KeySmokeFlaky, strings.Join(flaky, ", "))
-				r.Logf("⚠ %s failed once and passed on an immediate retry: an intermittent failure, which the error rate (Step 4.5) judges; the go-live report still shows it", strings.Join(flaky, ", "))
-			}
-			if len(skipped) > 0 {
-				r.Set("smoke.skipped", strings.Join(skipped, ", "))
-				r.Logf("⚠ skipped (not counted as passed): %s", strings.Join(skipped, ", "))
-			}
-			r.Resultf("%s", strings.Join(flows, ", "))
-			return nil
-		},
-	}
-}
-
-// retryFailedFlows runs the flows that failed once more, at once, into
-// <gate>.retry.json: a flow that fails again is broken (the rollback
-// rule's "core functionality broken"); one that passes failed
-// intermittently (flaky). why is the retry's first failure. No failed
-// flow: nothing runs.
-func retryFailedFlows(ctx context.Context, g GoTest, res *gotestjson.Result, s *State, r *Record) (flaky, twice []string, why string, err error) {
-	var failed []string
-	for _, f := range phase4.FlowTests() {
-		if tr := res.Test(f); tr != nil && tr.Status == gotestjson.Failed {
-			failed = append(failed, f)
-		}
-	}
-	if len(failed) == 0 {
-		return nil, nil, "", nil
-	}
-	first := map[string]string{}
-	for _, k := range []string{"gate", "gate.json", "gate.junit"} {
-		first[k] = r.data[k]
-	}
-	retry := g
-	retry.Name, retry.Run = g.Name+".retry", phase4.RunPattern(failed)
-	r.Logf("%s failed: running %s again at once (failing twice is broken; passing on the retry is intermittent)", strings.Join(failed, ", "), strings.Join(failed, ", "))
-	again, err := retry.exec(ctx, s, r)
-	for k, v := range first {
-		r.Set(k, v)
-	}
-	r.Set("gate.retry.json", filepath.Join(absDir(s.RunDir), retry.Name+".json"))
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("retrying the failed flows (%s): %w", strings.Join(failed, ", "), err)
-	}
-	for _, f := range failed {
-		if tr := again.Test(f); tr != nil && tr.Status == gotestjson.Passed {
-			flaky = append(flaky, f)
-		} else {
-			twice = append(twice, f)
-		}
-	}
-	if name, reason := firstFailure(again); name != "" {
-		why = name + ": " + reason
-	}
-	return flaky, twice, why, nil
-}
-
-// PostdeployGate is Steps 4.2-4.5 (go test ./postdeploy). Every check
-// runs, so that none hides another's evidence from the rollback rule (an
-// ERROR line in the logs must not leave the error rate unmeasured). It
-// journals each check itself; the failure names the first step that
-// failed.
-func PostdeployGate(g GoTest) Step {
-	tests := phase4.CheckTests()
-	if g.Run == "" {
-		g.Run = phase4.RunPattern(tests)
-	}
-	return Step{
-		Phase: journal.Phase4, ID: "4.2-4.5", Title: "Logs, health checks, spot checks, error rate",
-		Manual: g.Manual(),
-		Would:  "run " + g.Manual() + ": " + strings.Join(tests, ", ") + ", every one of them",
-		Class:  exitcode.SLO, Timeout: g.Timeout + time.Minute,
-		Run: func(ctx context.Context, s *State, r *Record) error {
-			res, err := g.exec(ctx, s, r)
-			if err != nil {
-				return err
-			}
-			if name, why := firstFailure(res); name != "" {
-				top, _, _ := strings.Cut(name, "/")
-				if c, ok := phase4.LookupCheck(top); ok {
-					r.Set("failed.step", c.Step)
-					r.Set(journal.KeyClass, exitcode.Class(c.Class))
-					return fmt.Errorf("Step %s (%s, %s) failed: %s", c.Step, c.Title, c.Test, why)
-				}
-				return fmt.Errorf("%s failed: %s", name, why)
-			}
-			var passed []string
-			for _, t := range tests {
-				if tr := res.Test(t); tr != nil && tr.Status == gotestjson.Passed {
-					passed = append(passed, t)
-				}
-			}
-			if len(passed) != len(tests) {
-				return fmt.Errorf("%d of %d checks passed (%s): the others did not run", len(passed), len(tests), strings.Join(passed, ", "))
-			}
-			r.Resultf("%s passed", strings.Join(passed, ", "))
-			return nil
-		},
-	}
 }

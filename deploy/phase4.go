@@ -2,8 +2,10 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flow"
@@ -18,8 +20,9 @@ import (
 // flows (smoke.RunAll), then every postdeploy check as its own step (4.2
 // logs and SQL errors, 4.3 health, 4.4 spot checks, 4.5 error rate and
 // critical alerts). The checks look at what happened after Phase 3 ended.
-// make deploy runs the same checks as child `go test` gates instead
-// (SmokeGate, PostdeployGate), for their JSON and JUnit files.
+// Every flow and check is also written into the run folder as go test
+// would have recorded it (smoke.json, smoke.retry.json, postdeploy.json
+// and their .junit.xml: State.Evidence), for the go-live report and CI.
 func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 	steps := []Step{{
 		Phase: journal.Phase4, ID: phase4.SmokeStep, Title: phase4.SmokeTitle,
@@ -33,6 +36,9 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 				// its own, so none is journaled as broken (the rollback
 				// rule must not read the runbook's side as the release's).
 				return fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx))
+			}
+			if err := s.smokeEvidence("smoke", results...); err != nil {
+				return err
 			}
 			var flows, failed, flaky []string
 			for _, res := range results {
@@ -50,6 +56,11 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 					again := retryFlow(ctx, s.Target, o, res.Flow)
 					if ctx.Err() != nil {
 						return fmt.Errorf("the smoke flows did not finish (retrying %s): %w", res.Flow, context.Cause(ctx))
+					}
+					if again != nil {
+						if err := s.smokeEvidence("smoke.retry", *again); err != nil {
+							return err
+						}
 					}
 					if again == nil || again.Failed() {
 						status = "failed"
@@ -88,7 +99,11 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 						checker.SetKube(s.kube)
 					}
 				}
+				began := time.Now()
 				ev, err := checker.Run(ctx, ch, func(line string) { r.Logf("%s", line) })
+				if eerr := s.checkEvidence(ch, ev, err, time.Since(began)); eerr != nil {
+					return errors.Join(err, eerr)
+				}
 				for k, v := range ev.Data {
 					r.Set(k, v)
 				}

@@ -20,6 +20,7 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
+	"github.com/granter/runbook/smoke"
 )
 
 // counter is a TCP listener that counts every connection made to it and
@@ -96,14 +97,11 @@ current-context: `+t2.Kube.Context+`
 	return t2
 }
 
-// The plan make deploy runs: the gates as child go test runs.
+// The plan make deploy runs: the gates in process.
 func cliPlan(tgt *target.Target) []deploy.Step {
-	gate := func(name, pkg string) deploy.GoTest {
-		return deploy.GoTest{Name: name, Pkg: pkg, Tags: tgt.Env, Timeout: 10 * time.Minute}
-	}
 	return deploy.Plan(tgt, "v2.0.0", deploy.Gates{
-		Preflight: []deploy.Step{deploy.PreflightGate(gate("preflight", "./preflight"), tgt.Env)},
-		Phase4:    []deploy.Step{deploy.SmokeGate(gate("smoke", "./smoke")), deploy.PostdeployGate(gate("postdeploy", "./postdeploy"))},
+		Preflight: []deploy.Step{deploy.PreflightGate(tgt.Env, 10*time.Minute, deploy.PreflightItems)},
+		Phase4:    deploy.InProcessPhase4(tgt, smoke.Options{}),
 	})
 }
 
@@ -140,7 +138,8 @@ func TestDryRunAgainstProdTouchesNothing(t *testing.T) {
 		k + " rollout status deployment/data-service --timeout=5m0s",
 		`DATABASE_URL="$RUNBOOK_PROD_DATABASE_URL" npm run migration:run -- --env=production`,
 		`pg_dump -Fc -d "$RUNBOOK_PROD_DATABASE_URL"`,
-		"go test -count=1 -tags=prod -run '" + phase4.RunPattern(phase4.FlowTests()) + "' ./smoke",
+		phase4.SmokeCommand(),
+		"go test -count=1 -tags=prod ./preflight",
 		"curl -fsS http://" + c.addr() + "/health",
 		fmt.Sprintf("DRY RUN: %d steps planned, nothing was touched", len(steps)),
 	} {

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/granter/runbook/internal/evidence"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/target"
 )
@@ -34,6 +35,9 @@ type State struct {
 	kubeOnce    sync.Once
 	kube        kubernetes.Interface
 	kubeErr     error
+
+	evidenceMu sync.Mutex
+	evidence   map[string]*evidence.Gate // by gate: Evidence
 }
 
 // Kube is the target's cluster, connected on first use.

@@ -3,34 +3,16 @@
 package preflight_test
 
 import (
-	"time"
-
-	"github.com/granter/runbook/fixtures/localenv"
-	"github.com/granter/runbook/fixtures/preflightlab"
 	"github.com/granter/runbook/internal/suite"
+	"github.com/granter/runbook/preflight"
 )
 
-// setup is production before the deployment, locally: the whole platform
-// at v1.9.0 (services, Postgres, the cluster driving them, Prometheus with
-// the runbook's alert rules, the team channel) and the evidence the items
-// read: the checkout and CI status (4), the staging records (5), the
-// migrator (5), the roster and the team's confirmations (3, 7), the
-// staging rollback drill (6), the load balancer's TLS endpoint (8), the
-// dashboards and a baseline of real traffic (7). Attached to a running
-// platform (make local sets RUNBOOK_LOCAL_TARGET), the platform, cluster,
-// Prometheus and webhook are that one's: localenv.Setup starts nothing,
-// and only the evidence is made (the TLS endpoint when the target has
-// none), so every check reads the platform being deployed.
-var setup = []suite.Option{
-	suite.WithoutPlatform(),
-	suite.WithSetupTimeout(8 * time.Minute),
-	suite.WithLocalSetup(localenv.Setup(nil)),
-	suite.WithLocalSetup(preflightlab.Checkout()),
-	suite.WithLocalSetup(preflightlab.Staging()),
-	suite.WithLocalSetup(preflightlab.Migrator()),
-	suite.WithLocalSetup(preflightlab.Team()),
-	suite.WithLocalSetup(preflightlab.RollbackDrill()),
-	suite.WithLocalSetup(preflightlab.TLS(nil)),
-	suite.WithLocalSetup(preflightlab.Dashboards()),
-	suite.WithLocalSetup(preflightlab.Traffic(preflightlab.TrafficPerService)),
-}
+// setup is production before the deployment, locally: see
+// preflight.LocalSetups. The items check the platform being deployed.
+var setup = func() []suite.Option {
+	opts := []suite.Option{suite.WithoutPlatform(), suite.WithSetupTimeout(preflight.SetupTimeout)}
+	for _, s := range preflight.LocalSetups() {
+		opts = append(opts, suite.WithLocalSetup(s))
+	}
+	return opts
+}()

@@ -8,14 +8,7 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
-	"github.com/granter/runbook/preflight/backup"
-	"github.com/granter/runbook/preflight/code"
-	"github.com/granter/runbook/preflight/envcheck"
-	"github.com/granter/runbook/preflight/infra"
-	"github.com/granter/runbook/preflight/loadbalancer"
-	"github.com/granter/runbook/preflight/monitoring"
-	"github.com/granter/runbook/preflight/rollbackprep"
-	"github.com/granter/runbook/preflight/team"
+	"github.com/granter/runbook/preflight"
 )
 
 var tgt *target.Target
@@ -28,37 +21,39 @@ func TestMain(m *testing.M) { os.Exit(suite.Main(m, &tgt, setup...)) }
 // order they are written.
 
 // 1. Database Backup.
-func TestDatabaseBackup(t *testing.T) {
-	flow.RunT(t, backup.New(tgt, backup.WithJournal(runJournal(t))))
-}
+func TestDatabaseBackup(t *testing.T) { runItem(t) }
 
 // 2. Infrastructure Check.
-func TestInfrastructureCheck(t *testing.T) { flow.RunT(t, infra.New(tgt)) }
+func TestInfrastructureCheck(t *testing.T) { runItem(t) }
 
 // 3. Team Coordination.
-func TestTeamCoordination(t *testing.T) { flow.RunT(t, team.New(tgt)) }
+func TestTeamCoordination(t *testing.T) { runItem(t) }
 
 // 4. Final Code Verification.
-func TestFinalCodeVerification(t *testing.T) { flow.RunT(t, code.New(tgt)) }
+func TestFinalCodeVerification(t *testing.T) { runItem(t) }
 
 // 5. Environment Validation.
-func TestEnvironmentValidation(t *testing.T) { flow.RunT(t, envcheck.New(tgt)) }
+func TestEnvironmentValidation(t *testing.T) { runItem(t) }
 
 // 6. Rollback Preparation.
 // The dry run reads the run folder's journal (item 1 recorded its backup
 // there).
-func TestRollbackPreparation(t *testing.T) {
-	flow.RunT(t, rollbackprep.New(tgt, rollbackprep.WithRunDir(os.Getenv("RUNBOOK_RUN_DIR"))))
-}
+func TestRollbackPreparation(t *testing.T) { runItem(t) }
 
 // 7. Monitoring & Alerting.
 // The error rate baseline is recorded in the run folder's journal.
-func TestMonitoringAndAlerting(t *testing.T) {
-	flow.RunT(t, monitoring.New(tgt, monitoring.WithJournal(runJournal(t))))
-}
+func TestMonitoringAndAlerting(t *testing.T) { runItem(t) }
 
 // 8. Load Balancer Check.
-func TestLoadBalancerCheck(t *testing.T) { flow.RunT(t, loadbalancer.New(tgt)) }
+func TestLoadBalancerCheck(t *testing.T) { runItem(t) }
+
+// runItem runs the item named after the test, built as the runbook binary
+// builds it (preflight.Item), into the run folder make gives
+// (RUNBOOK_RUN_DIR).
+func runItem(t *testing.T) {
+	t.Helper()
+	flow.RunT(t, preflight.Item(tgt, t.Name(), preflight.Options{Journal: runJournal(t), RunDir: os.Getenv("RUNBOOK_RUN_DIR")}))
+}
 
 // runJournal is the journal of the run folder make gives (RUNBOOK_RUN_DIR),
 // or nil outside make.

@@ -13,23 +13,22 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/report"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/rollback"
-)
-
-// Gate deadlines (go test -timeout).
-const (
-	smokeTimeout      = 15 * time.Minute
-	postdeployTimeout = 15 * time.Minute
+	"github.com/granter/runbook/smoke"
 )
 
 func init() {
 	register(Command{Name: "deploy", Order: 1, Summary: "the whole deployment: preflight gate, Phases 1-4, stop at the first failure (make deploy)", Run: deployMain})
 }
 
-// deployMain is `make deploy`: the preflight checklist (go test
-// ./preflight), Phases 1-3, Step 4.1 (go test ./smoke) and Steps 4.2-4.5
-// (go test ./postdeploy), into one run folder, then the go-live report.
+// deployMain is `make deploy`: the preflight checklist, Phases 1-3, Step
+// 4.1 (the five smoke flows) and Steps 4.2-4.5 (the postdeploy checks),
+// into one run folder, then the go-live report. The gates run in this
+// process, as the same library code their go test packages run, and write
+// the same evidence (preflight.json, smoke.json, postdeploy.json, their
+// .junit.xml, checklist.txt): nothing is compiled at deploy time.
 func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -58,17 +57,7 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return exitcode.Config
 		}
 	}
-	root := moduleRoot()
-	gate := func(name, pkg string, timeout time.Duration) deploy.GoTest {
-		return deploy.GoTest{Name: name, Pkg: pkg, Tags: buildTag(), Timeout: timeout, Dir: root}
-	}
-	steps := deploy.Plan(tgt, f.version, deploy.Gates{
-		Preflight: []deploy.Step{deploy.PreflightGate(gate("preflight", "./preflight", *preflightTimeout), tgt.Env)},
-		Phase4: []deploy.Step{
-			deploy.SmokeGate(gate("smoke", "./smoke", smokeTimeout)),
-			deploy.PostdeployGate(gate("postdeploy", "./postdeploy", postdeployTimeout)),
-		},
-	})
+	steps := deploy.Plan(tgt, f.version, gates(tgt, *preflightTimeout))
 	j, history, err := openRun(tgt, &f)
 	if err != nil {
 		fmt.Fprintf(stderr, "runbook deploy: %v\n", err)
@@ -100,6 +89,19 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	return code
+}
+
+// gates are the binary's preflight and Phase 4 gates, in this process.
+func gates(tgt *target.Target, preflightTimeout time.Duration) deploy.Gates {
+	return deploy.Gates{
+		Preflight: []deploy.Step{deploy.PreflightGate(tgt.Env, preflightTimeout, deploy.PreflightItems)},
+		Phase4:    phase4Steps(tgt),
+	}
+}
+
+// phase4Steps are Steps 4.1-4.5 in this process (deploy.InProcessPhase4).
+func phase4Steps(tgt *target.Target) []deploy.Step {
+	return deploy.InProcessPhase4(tgt, smoke.Options{AIProviderOutage: suite.AIProviderOutageOf(tgt)})
 }
 
 // deployRollback is AUTO_ROLLBACK for a deployment stopped by a Phase 4

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/granter/runbook/internal/gotestjson"
@@ -252,4 +253,52 @@ func joinNonEmpty(a, b string) string {
 		return a
 	}
 	return a + "\n" + b
+}
+
+// FromResult builds the JUnit document of a `go test -json` stream as
+// gotestsum --junitfile would: one testsuite per package, one testcase per
+// test and subtest, the output as the failure or skip body. Run
+// EnrichSuites on it for the messages and the passing cases' evidence.
+func FromResult(res *gotestjson.Result) *Suites {
+	s := &Suites{}
+	index := map[string]int{}
+	var total time.Duration
+	for _, t := range res.Tests {
+		i, ok := index[t.Package]
+		if !ok {
+			i = len(s.Suites)
+			index[t.Package] = i
+			s.Suites = append(s.Suites, Suite{Name: t.Package})
+			if !res.Start.IsZero() {
+				s.Suites[i].Timestamp = res.Start.UTC().Format(time.RFC3339)
+			}
+		}
+		su := &s.Suites[i]
+		c := Case{Classname: t.Package, Name: t.Name, Time: fmt.Sprintf("%.6f", t.Elapsed.Seconds())}
+		body := strings.Join(t.Output, "\n")
+		switch t.Status {
+		case gotestjson.Failed:
+			c.Failure = &Outcome{Message: "Failed", Body: body}
+			su.Failures++
+		case gotestjson.Skipped:
+			c.Skipped = &Outcome{Message: body}
+			su.Skipped++
+		case gotestjson.NoResult:
+			c.Error = &Outcome{Message: "no result: the test started and never ended", Body: body}
+		}
+		su.Tests++
+		su.Cases = append(su.Cases, c)
+		if !strings.Contains(t.Name, "/") {
+			total += t.Elapsed
+		}
+	}
+	for i := range s.Suites {
+		s.Tests += s.Suites[i].Tests
+		s.Failures += s.Suites[i].Failures
+	}
+	if !res.Start.IsZero() {
+		total = res.End.Sub(res.Start)
+	}
+	s.Time = fmt.Sprintf("%.6f", total.Seconds())
+	return s
 }
