@@ -70,7 +70,7 @@ func TestPreflightGateStopsOnABlocker(t *testing.T) {
 		assert.Nil(t, oc.Failed, out)
 		assert.Contains(t, out, "ALL COMPLETE")
 		// The same file make preflight's go test -json wrote, read as the
-		// report and cmd/checklist read it.
+		// report and runbook checklist read it.
 		raw, err := os.ReadFile(filepath.Join(dir, "preflight.json"))
 		require.NoError(t, err)
 		rep, err := checklist.Read(bytes.NewReader(raw))

@@ -2,7 +2,7 @@
 // hours before): "Checklist (Must complete ALL before proceeding)". Each of
 // the 8 items is one package below, and `go test ./preflight` runs all 8 in
 // the runbook's order; `make preflight ENV=local|staging|prod` runs it into
-// a run folder and prints the checklist (cmd/checklist):
+// a run folder and prints the checklist (runbook checklist):
 //
 //	[x] 1. Database Backup
 //	      ✅ Full backup taken: backup-20261126-130004.dump: 12.3 MB, 7 tables, ...
@@ -33,7 +33,7 @@
 //     printed checklist shows beside ✅. A failure returns an error naming
 //     what was expected and what was seen (the file, the commit, the
 //     deployment) and the fix. A check that needs a human records the human
-//     part as an Ack (checklist.AppendAck, `go run ./cmd/checklist ack`) and
+//     part as an Ack (checklist.AppendAck, `runbook checklist ack`) and
 //     verifies the record with checklist.FindAck.
 //  4. Configuration the item needs goes into internal/target (file.go,
 //     load.go with validation, target.go, a case in target_test.go) and the

@@ -16,7 +16,7 @@ import (
 // who confirmed, when, and a note (the call link, the pager schedule). It
 // is recorded by one command:
 //
-//	go run ./cmd/checklist ack -file runs/acks.jsonl -item 3 -sub "Video call active" -by alice -note "meet.example.com/granter"
+//	runbook checklist ack -file runs/acks.jsonl -item 3 -sub "Video call active" -by alice -note "meet.example.com/granter"
 //
 // and the sub-item's check calls FindAck, failing when there is none
 // recent enough. An ack is evidence of a statement, not of the fact: the
@@ -62,7 +62,7 @@ func AppendAck(path string, a Ack) error {
 // FindAck returns the newest ack of item/sub in the file at path made at
 // or after since; none is an error saying which command records it.
 func FindAck(path string, item int, sub string, since time.Time) (Ack, error) {
-	missing := fmt.Errorf("no confirmation of %q (item %d) since %s in %s: the person responsible records it with `go run ./cmd/checklist ack -file %s -item %d -sub %q -by <name> -note <detail>`",
+	missing := fmt.Errorf("no confirmation of %q (item %d) since %s in %s: the person responsible records it with `runbook checklist ack -file %s -item %d -sub %q -by <name> -note <detail>`",
 		sub, item, since.UTC().Format(time.RFC3339), path, path, item, sub)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {

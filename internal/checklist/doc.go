@@ -20,9 +20,9 @@
 // blocker: only evidence completes an item.
 //
 // The records some checks read live here too: the staging smoke run
-// (SmokeRecord, written by `go run ./cmd/checklist record-smoke`), the last
+// (SmokeRecord, written by `runbook checklist record-smoke`), the last
 // staging deployment (DeployRecord) and a person's confirmation of the
-// human part of a sub-item (Ack, written by `go run ./cmd/checklist ack`).
+// human part of a sub-item (Ack, written by `runbook checklist ack`).
 //
 // Adding an item: see preflight/doc.go.
 package checklist

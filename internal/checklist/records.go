@@ -20,7 +20,7 @@ import (
 // `go test -json` output by SmokeRecordFrom:
 //
 //	go test -count=1 -json -tags=staging ./smoke | tee runs/<run>/smoke.json |
-//	  go run ./cmd/checklist record-smoke -env staging -version v2.0.0 -o runs/staging-smoke-v2.0.0.json
+//	  runbook checklist record-smoke -env staging -version v2.0.0 -o runs/staging-smoke-v2.0.0.json
 type SmokeRecord struct {
 	Env     string    `json:"env"`
 	Version string    `json:"version"`

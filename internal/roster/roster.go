@@ -249,7 +249,7 @@ func matches(by string, names ...string) bool {
 }
 
 // ReadAcks reads every confirmation in the JSON Lines file at path (as
-// `go run ./cmd/checklist ack` appends them). A missing file is no
+// `runbook checklist ack` appends them). A missing file is no
 // confirmation, not an error.
 func ReadAcks(path string) ([]checklist.Ack, error) {
 	f, err := os.Open(path)
@@ -299,7 +299,7 @@ func Confirmations(acks []checklist.Ack, item int, sub string, since time.Time, 
 
 // AckCommand is the one line a person runs to confirm item/sub.
 func AckCommand(file string, item int, sub, handle string) string {
-	return fmt.Sprintf("go run ./cmd/checklist ack -file %s -item %d -sub %q -by %s", file, item, sub, handle)
+	return fmt.Sprintf("runbook checklist ack -file %s -item %d -sub %q -by %s", file, item, sub, handle)
 }
 
 // OnCallDuring returns the on-call shifts that overlap [from, to], sorted

@@ -74,7 +74,7 @@ func TestConfirmations(t *testing.T) {
 	assert.Contains(t, got, "alice")
 	require.Len(t, missing, 1, "bob's confirmation is too old")
 	assert.Equal(t, "bob", missing[0].Handle)
-	assert.True(t, strings.HasPrefix(roster.AckCommand(file, 3, "All team members online", "bob"), "go run ./cmd/checklist ack -file "))
+	assert.True(t, strings.HasPrefix(roster.AckCommand(file, 3, "All team members online", "bob"), "runbook checklist ack -file "))
 
 	none, err := roster.ReadAcks(filepath.Join(t.TempDir(), "none.jsonl"))
 	require.NoError(t, err)

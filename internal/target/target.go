@@ -237,7 +237,7 @@ type Team struct {
 	// escalation contacts, the on-call shifts.
 	Roster string
 	// Acks is the JSON Lines file of the team's confirmations, written by
-	// `go run ./cmd/checklist ack -file <acks> ...`.
+	// `runbook checklist ack -file <acks> ...`.
 	Acks string
 	// AckMaxAge: a confirmation older than this is not counted (default
 	// 3h: the checklist starts 2 hours before the deployment).

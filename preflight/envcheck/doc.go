@@ -12,7 +12,7 @@
 // of the last staging deployment; locally a fixture writes it).
 //
 // Staging smoke tests passed: the record of a smoke run of VERSION against
-// staging (staging.smokeRecord, written by `go run ./cmd/checklist
+// staging (staging.smokeRecord, written by `runbook checklist
 // record-smoke`) shows the five flows passed.
 //
 // Production secrets ready: every Kubernetes secret of kube.secrets exists

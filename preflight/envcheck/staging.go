@@ -141,7 +141,7 @@ func (it *item) stagingSmoke(ctx context.Context, r *flow.Recorder) error {
 	var rec checklist.SmokeRecord
 	if err := checklist.ReadJSON(path, &rec); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no record of a staging smoke run of %s (%s not found): run `go test -count=1 -json -tags=staging ./smoke | go run ./cmd/checklist record-smoke -env staging -version %s -o %s`",
+			return fmt.Errorf("no record of a staging smoke run of %s (%s not found): run `go test -count=1 -json -tags=staging ./smoke | runbook checklist record-smoke -env staging -version %s -o %s`",
 				v, path, v, path)
 		}
 		return err

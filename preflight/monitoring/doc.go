@@ -22,7 +22,7 @@
 // shifts covering the rest of the deployment window without a gap, and
 // every on-call person confirmed within team.ackMaxAge:
 //
-//	go run ./cmd/checklist ack -file runs/acks-v2.0.0.jsonl -item 7 -sub "On-call staff ready" -by alice
+//	runbook checklist ack -file runs/acks-v2.0.0.jsonl -item 7 -sub "On-call staff ready" -by alice
 //
 // Error rate baseline established: the share of 5xx answers among the
 // services' real requests (scrapes, probes and fault switches excluded:

@@ -12,8 +12,8 @@
 // person can make: each makes it in one line, and the check verifies the
 // record:
 //
-//	go run ./cmd/checklist ack -file runs/acks-v2.0.0.jsonl -item 3 -sub "All team members online" -by alice
-//	go run ./cmd/checklist ack -file runs/acks-v2.0.0.jsonl -item 3 -sub "Video call active" -by alice -note https://meet.example.com/granter
+//	runbook checklist ack -file runs/acks-v2.0.0.jsonl -item 3 -sub "All team members online" -by alice
+//	runbook checklist ack -file runs/acks-v2.0.0.jsonl -item 3 -sub "Video call active" -by alice -note https://meet.example.com/granter
 //
 // All team members online: the roster is for VERSION and lists the team on
 // the call, each with a name and a handle; every one of them confirmed

@@ -69,7 +69,7 @@ func TestTeamCoordinationFaults(t *testing.T) {
 			r.Members = append(r.Members, roster.Person{Name: "Eve Moreau", Handle: "eve", Phone: "+33 6 78 90 12 34", Role: "Backend Engineer"})
 		}, nil)
 		checklist.AssertOnlyFails(t, res, team.MembersOnline, "1 of 5 team members", "Eve Moreau (eve) has not confirmed",
-			`go run ./cmd/checklist ack -file `, `-item 3 -sub "All team members online" -by eve`)
+			`runbook checklist ack -file `, `-item 3 -sub "All team members online" -by eve`)
 	})
 	t.Run("confirmations too old", func(t *testing.T) {
 		res := flow.Run(t.Context(), team.New(tgt, team.WithClock(func() time.Time { return time.Now().Add(4 * time.Hour) })))

@@ -15,11 +15,11 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 )
 
-func events(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+func checklistEvents(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
 
 func TestRenderExitCodes(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run([]string{"-env", "local", "-quiet"}, strings.NewReader(events(
+	code := checklistMain([]string{"-env", "local", "-quiet"}, strings.NewReader(checklistEvents(
 		`{"Action":"run","Package":"p","Test":"TestDatabaseBackup"}`,
 		`{"Action":"run","Package":"p","Test":"TestDatabaseBackup/Full_backup_taken"}`,
 		`{"Action":"output","Package":"p","Test":"TestDatabaseBackup/Full_backup_taken","Output":"    runt.go:44: FAILED: dump granter_db: pg_dump: connection refused\n"}`,
@@ -32,7 +32,7 @@ func TestRenderExitCodes(t *testing.T) {
 	assert.Contains(t, errOut.String(), "exit 3 (preflight blocker)")
 
 	out.Reset()
-	code = run(nil, strings.NewReader("not json at all\n"), &out, &errOut)
+	code = checklistMain(nil, strings.NewReader("not json at all\n"), &out, &errOut)
 	assert.Equal(t, exitcode.Internal, code)
 }
 
@@ -44,7 +44,7 @@ func TestRecordSmoke(t *testing.T) {
 	lines = append(lines, `{"Action":"pass","Package":"s"}`)
 	path := filepath.Join(t.TempDir(), "staging-smoke-v2.0.0.json")
 	var out, errOut bytes.Buffer
-	code := run([]string{"record-smoke", "-env", "staging", "-version", "v2.0.0", "-o", path}, strings.NewReader(events(lines...)), &out, &errOut)
+	code := checklistMain([]string{"record-smoke", "-env", "staging", "-version", "v2.0.0", "-o", path}, strings.NewReader(checklistEvents(lines...)), &out, &errOut)
 	require.Equal(t, exitcode.OK, code, errOut.String())
 	var rec checklist.SmokeRecord
 	require.NoError(t, checklist.ReadJSON(path, &rec))
@@ -55,8 +55,8 @@ func TestRecordSmoke(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
 	// One flow failed: recorded as not passed, and the command says so.
-	bad := strings.Replace(events(lines...), `"pass","Package":"s","Test":"TestIA"`, `"fail","Package":"s","Test":"TestIA"`, 1)
-	code = run([]string{"record-smoke", "-env", "staging", "-version", "v2.0.0", "-o", path}, strings.NewReader(bad), &out, &errOut)
+	bad := strings.Replace(checklistEvents(lines...), `"pass","Package":"s","Test":"TestIA"`, `"fail","Package":"s","Test":"TestIA"`, 1)
+	code = checklistMain([]string{"record-smoke", "-env", "staging", "-version", "v2.0.0", "-o", path}, strings.NewReader(bad), &out, &errOut)
 	assert.Equal(t, exitcode.Smoke, code)
 	require.NoError(t, checklist.ReadJSON(path, &rec))
 	assert.False(t, rec.Passed)
@@ -66,15 +66,15 @@ func TestRecordSmoke(t *testing.T) {
 func TestAck(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "acks.jsonl")
 	var out, errOut bytes.Buffer
-	code := run([]string{"ack", "-file", path, "-item", "3", "-sub", "Video call active", "-by", "alice", "-note", "meet.example.com/granter"}, nil, &out, &errOut)
+	code := checklistMain([]string{"ack", "-file", path, "-item", "3", "-sub", "Video call active", "-by", "alice", "-note", "meet.example.com/granter"}, nil, &out, &errOut)
 	require.Equal(t, exitcode.OK, code, errOut.String())
 	a, err := checklist.FindAck(path, 3, "Video call active", rec0())
 	require.NoError(t, err)
 	assert.Equal(t, "alice", a.By)
 	_, err = checklist.FindAck(path, 3, "All team members online", rec0())
-	assert.ErrorContains(t, err, "go run ./cmd/checklist ack")
+	assert.ErrorContains(t, err, "runbook checklist ack")
 
-	code = run([]string{"ack", "-file", path, "-item", "3", "-sub", "Video call", "-by", "alice"}, nil, &out, &errOut)
+	code = checklistMain([]string{"ack", "-file", path, "-item", "3", "-sub", "Video call", "-by", "alice"}, nil, &out, &errOut)
 	assert.Equal(t, exitcode.Internal, code)
 	assert.Contains(t, errOut.String(), `has no sub-item "Video call"`)
 }

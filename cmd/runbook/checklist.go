@@ -1,19 +1,22 @@
-// Command checklist prints the PRE-DEPLOYMENT CHECKLIST from the
-// `go test -json` output of ./preflight ("Status: ☑️ ALL COMPLETE →
-// Proceed" or the blockers) and records what the checklist's checks read.
+package main
+
+// runbook checklist prints the PRE-DEPLOYMENT CHECKLIST from the `go test
+// -json` events of the preflight items (a run folder's preflight.json, or
+// go test -json ./preflight) ("Status: ☑️ ALL COMPLETE → Proceed" or the
+// blockers) and records what the checklist's checks read.
 //
-//	go test -count=1 -json ./preflight | go run ./cmd/checklist [-env prod] [-version v2.0.0] [-out checklist.txt]
-//	go test -count=1 -json -tags=staging ./smoke | go run ./cmd/checklist record-smoke -env staging -version v2.0.0 -o runs/staging-smoke-v2.0.0.json
-//	go run ./cmd/checklist ack -file runs/acks.jsonl -item 3 -sub "Video call active" -by alice -note "meet.example.com/granter"
+//	runbook checklist --in runs/<run>/preflight.json [--env prod] [--version v2.0.0] [--out checklist.txt]
+//	go test -count=1 -json -tags=staging ./smoke | runbook checklist record-smoke --env staging --version v2.0.0 -o runs/staging-smoke-v2.0.0.json
+//	runbook checklist ack --file runs/acks.jsonl --item 3 --sub "Video call active" --by alice --note "meet.example.com/granter"
 //
 // Exit codes (internal/exitcode): 0 every item complete, 3 a blocker, 2 a
 // configuration error (no check ran), 1 the run failed outside the
 // checklist (build error, panic, timeout) or bad usage.
-package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -26,25 +29,28 @@ import (
 	"github.com/granter/runbook/internal/exitcode"
 )
 
-func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+func init() {
+	register(Command{Name: "checklist", Order: 0, Summary: "print the checklist from preflight.json (--in); checklist ack: record a person's confirmation; checklist record-smoke",
+		Run: func(_ context.Context, args []string, stdout, stderr io.Writer) int {
+			return checklistMain(args, os.Stdin, stdout, stderr)
+		}})
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func checklistMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "record-smoke":
-			return recordSmoke(args[1:], stdin, stdout, stderr)
+			return checklistRecordSmoke(args[1:], stdin, stdout, stderr)
 		case "ack":
-			return ack(args[1:], stdout, stderr)
+			return checklistAck(args[1:], stdout, stderr)
 		case "render":
 			args = args[1:]
 		}
 	}
-	return render(args, stdin, stdout, stderr)
+	return checklistRender(args, stdin, stdout, stderr)
 }
 
-func render(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func checklistRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("checklist", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	in := fs.String("in", "", "go test -json output of ./preflight (default: standard input)")
@@ -74,7 +80,7 @@ func render(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		all.Write(sc.Bytes())
 		all.WriteByte('\n')
 		if !*quiet {
-			live(stderr, sc.Bytes())
+			checklistLive(stderr, sc.Bytes())
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -106,9 +112,9 @@ func render(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
-// live prints "✅ 1. Database Backup / Full backup taken" when a sub-item's
+// checklistLive prints "✅ 1. Database Backup / Full backup taken" when a sub-item's
 // subtest ends.
-func live(w io.Writer, line []byte) {
+func checklistLive(w io.Writer, line []byte) {
 	var e struct{ Action, Test string }
 	if json.Unmarshal(line, &e) != nil || !strings.Contains(e.Test, "/") {
 		return
@@ -125,7 +131,7 @@ func live(w io.Writer, line []byte) {
 	}
 }
 
-func recordSmoke(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func checklistRecordSmoke(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("record-smoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	env := fs.String("env", "", "environment the smoke run was against (staging)")
@@ -154,7 +160,7 @@ func recordSmoke(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitcode.OK
 }
 
-func ack(args []string, stdout, stderr io.Writer) int {
+func checklistAck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("file", "", "the acks file the checks read")

@@ -1,4 +1,8 @@
-// Command runbook-local is `make local`: the whole runbook, end to end,
+//go:build !staging && !prod
+
+package main
+
+// runbook local is `make local`: the whole runbook, end to end,
 // against a local copy of the platform, with no cloud account.
 //
 //  1. It starts the local platform at v1.9.0, production as it is before
@@ -31,7 +35,6 @@
 // ran, the images and the services are back on v1.9.0, the database was
 // restored and verified against the backup, smoke passed on v1.9.0. Exit
 // 0 only when all of that holds.
-package main
 
 import (
 	"bytes"
@@ -63,15 +66,13 @@ import (
 	"github.com/granter/runbook/monitor"
 )
 
-func main() {
-	ctx, stop := proc.NotifyContext(context.Background(), os.Stderr, "runbook-local")
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+func init() {
+	register(Command{Name: "local", Order: 50, Summary: "the whole runbook end to end on this machine: local platform at v1.9.0, make deploy, a compressed watch, the report (make local; --drill: make local-drill)",
+		Run: localMain})
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("runbook-local", flag.ContinueOnError)
+func localMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	version := fs.String("version", granter.V2, "the release to deploy")
 	from := fs.String("from", granter.V1, "the version the platform starts at")
@@ -93,9 +94,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	began := time.Now()
-	root, err := moduleRoot()
+	root, err := localModuleRoot()
 	if err != nil {
-		fmt.Fprintln(stderr, "runbook-local:", err)
+		fmt.Fprintln(stderr, "runbook local:", err)
 		return exitcode.Config
 	}
 	if *runDir == "" {
@@ -104,12 +105,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dir, _ := filepath.Abs(*runDir)
 	platformDir := filepath.Join(dir, "platform")
 	if err := os.MkdirAll(filepath.Join(platformDir, "bin"), 0o700); err != nil {
-		fmt.Fprintln(stderr, "runbook-local:", err)
+		fmt.Fprintln(stderr, "runbook local:", err)
 		return exitcode.Internal
 	}
 	tgt, err := target.Load()
 	if err != nil {
-		fmt.Fprintln(stderr, "runbook-local: configuration:", err)
+		fmt.Fprintln(stderr, "runbook local: configuration:", err)
 		return exitcode.Config
 	}
 	tgt.Version = *version
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = merr
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "runbook-local: the local platform did not start: %v\n(run `make images` once; `make clean-containers` removes leftovers)\n", err)
+		fmt.Fprintf(stderr, "runbook local: the local platform did not start: %v\n(run `make images` once; `make clean-containers` removes leftovers)\n", err)
 		if env != nil {
 			_ = env.Close()
 		}
@@ -139,7 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer func() {
 		fmt.Fprintln(stdout, "\nmake local: stopping the local platform")
 		if err := env.Close(); err != nil {
-			fmt.Fprintf(stderr, "runbook-local: closing the platform: %v (run `make clean-containers`)\n", err)
+			fmt.Fprintf(stderr, "runbook local: closing the platform: %v (run `make clean-containers`)\n", err)
 		}
 		// The endpoints file holds the (now useless) database password and
 		// the migrator is a build output: neither belongs in a run folder
@@ -161,7 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cleanups = append(cleanups, c)
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "runbook-local: preparing the checklist's evidence:", err)
+			fmt.Fprintln(stderr, "runbook local: preparing the checklist's evidence:", err)
 			return exitcode.Internal
 		}
 	}
@@ -169,12 +170,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tgt.Migrations.StatusCommand = []string{migrator, "migrate", "status"}
 	envFile, err := writeEnvFile(root, platformDir, dir, tgt)
 	if err != nil {
-		fmt.Fprintln(stderr, "runbook-local: environment file:", err)
+		fmt.Fprintln(stderr, "runbook local: environment file:", err)
 		return exitcode.Internal
 	}
 	endpoints := filepath.Join(platformDir, "endpoints.json")
 	if err := env.WriteEndpoints(endpoints); err != nil {
-		fmt.Fprintln(stderr, "runbook-local: endpoints file:", err)
+		fmt.Fprintln(stderr, "runbook local: endpoints file:", err)
 		return exitcode.Internal
 	}
 	cancel()
@@ -383,7 +384,7 @@ func migrations(ctx context.Context, tgt *target.Target) (string, error) {
 // (stats.MinSample); fewer would leave every round INCONCLUSIVE.
 const watchRPS = 150
 
-func moduleRoot() (string, error) {
+func localModuleRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
 		return "", err

@@ -1,3 +1,5 @@
+//go:build !staging && !prod
+
 package main
 
 import (
