@@ -8,13 +8,16 @@ ENV     ?= local
 VERSION ?= v2.0.0
 RUN_DIR ?= runs/$(shell date -u +%Y%m%d-%H%M%S)-$(ENV)
 GO      ?= go
-TAGS    := $(if $(filter local,$(ENV)),,-tags=$(ENV))
 
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 export TESTCONTAINERS_HOST_OVERRIDE ?= 127.0.0.1
 
+# BIN is the runbook binary of ENV: every target below runs it (make build
+# writes all three; a target builds its own when it is missing or stale).
+BIN     := bin/runbook-$(ENV)
+
 .DEFAULT_GOAL := help
-.PHONY: help deps images kube-tools test vet unit local smoke preflight clean clean-containers
+.PHONY: help deps images kube-tools setup build image test vet unit local smoke preflight clean clean-containers FORCE
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[1m%-18s\033[0m %s\n",$$1,$$2}' $(MAKEFILE_LIST)
@@ -27,6 +30,36 @@ images: kube-tools ## Set-up 2/2: build the Postgres image and the Kubernetes to
 
 kube-tools: ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok (~15 min cold, cached)
 	bash fixtures/kubelab/build-tools.sh
+
+# A fresh machine needs only `make local` and `make test`: both first run
+# scripts/setup.sh, which installs and builds what is missing (the Debian
+# packages, the Postgres image, the Kubernetes tools) with progress and a
+# time estimate, and returns at once when everything is there.
+setup: ## Install and build, once, what the local platform needs (make deps, make images); instant when done
+	@bash scripts/setup.sh
+
+# The binaries: static (CGO_ENABLED=0, no libc), -trimpath, one per
+# environment build tag; bin/granter is the local platform's reference
+# migrator (runbook local and the local preflight use it instead of
+# compiling it). Nothing is compiled at deploy time: copy bin/runbook-prod
+# (or the image) to the deploy host. Go's build cache makes a rebuild of an
+# unchanged tree cost a second; without Go on PATH the built binary is used.
+bin/runbook-%: FORCE
+	@if ! command -v $(GO) >/dev/null; then \
+	  [ -x $@ ] && { echo "make: $(GO) not on PATH: using the built $@"; exit 0; }; \
+	  echo "make: $(GO) not on PATH and no $@: run make build where Go is installed" >&2; exit 2; fi; \
+	CGO_ENABLED=0 $(GO) build -trimpath $(if $(filter local,$*),,-tags=$*) -o $@ ./cmd/runbook
+
+bin/granter: FORCE
+	@if command -v $(GO) >/dev/null; then CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./fixtures/granter/cmd/granter; \
+	elif [ ! -x $@ ]; then echo "make: $(GO) not on PATH and no $@" >&2; exit 2; fi
+
+build: bin/runbook-local bin/runbook-staging bin/runbook-prod bin/granter ## Static binaries per environment: bin/runbook-{local,staging,prod} (checked: no dynamic loader, no shared library)
+	@bash scripts/check-static.sh $^
+
+IMAGE ?= runbook/runbook:$(ENV)
+image: $(BIN) ## Container image $(IMAGE): scratch + the binary + CA roots, by docker import (no registry); checks --help lists every subcommand
+	@bash scripts/image.sh $(BIN) $(IMAGE)
 
 vet: ## go vet with every build tag combination (tag-gated files are otherwise never compiled)
 	$(GO) vet ./...
@@ -42,7 +75,7 @@ vet: ## go vet with every build tag combination (tag-gated files are otherwise n
 lint: ## actionlint on .github/workflows (a Go tool: go tool actionlint)
 	$(GO) tool actionlint -shellcheck= -pyflakes= -config-file .github/actionlint.yaml .github/workflows/*.yml
 
-test: vet lint ## The project's own tests, against the local platform (needs `make images`)
+test: setup vet lint ## The project's own tests, against the local platform (installs and builds what it needs first: make setup)
 	bash scripts/test.sh
 
 # make local: the platform at v1.9.0, the checklist's evidence, then
@@ -52,31 +85,21 @@ test: vet lint ## The project's own tests, against the local platform (needs `ma
 # the go-live report again, the outcome, and everything stopped
 # (LOCAL_FLAGS=--keep stays up until Ctrl-C).
 LOCAL_FLAGS ?=
-local: ## The whole runbook end to end on one machine: local platform at v1.9.0, make deploy to v2.0.0, a compressed watch, the go-live report, the outcome
-	$(GO) run ./cmd/runbook-local $(LOCAL_FLAGS)
+local: setup bin/runbook-local bin/granter ## The whole runbook end to end on one machine: local platform at v1.9.0, make deploy to v2.0.0, a compressed watch, the go-live report, the outcome (installs and builds what it needs first)
+	bin/runbook-local local $(LOCAL_FLAGS)
 
 PREFLIGHT_TIMEOUT ?= 90m
 
 # GNU make itself exits 2 whenever a recipe fails: the recipe's own code
 # (3 blocker, 2 configuration, 1 run failure) is printed ("Error 3") and
-# written to <run folder>/exitcode for CI.
-preflight: ## Pre-deployment checklist: the 8 items from evidence, into a run folder; exit 3 on a blocker, 2 on bad configuration
-	@$(GO) build -o bin/checklist ./cmd/checklist
-	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; \
-	mkdir -p "$$dir" && set -o pipefail; \
-	RUNBOOK_VERSION=$(VERSION) RUNBOOK_RUN_DIR="$$dir" \
-	  $(GO) test -count=1 -json -timeout=$(PREFLIGHT_TIMEOUT) $(TAGS) ./preflight \
-	  | tee "$$dir/preflight.json" \
-	  | bin/checklist -env $(ENV) -version $(VERSION) -out "$$dir/checklist.txt"; \
-	code=$$?; echo $$code > "$$dir/exitcode"; echo "run folder: $$dir"; exit $$code
+# written to <run folder>/exitcode for CI. The gates run inside the binary
+# (no go test, nothing compiled), into RUN_DIR: <gate>.json in go test
+# -json format and <gate>.junit.xml.
+preflight: $(BIN) ## Pre-deployment checklist: the 8 items from evidence, into a run folder; exit 3 on a blocker, 2 on bad configuration
+	@$(BIN) preflight --version=$(VERSION) --run-dir="$(RUN_DIR)" --timeout=$(PREFLIGHT_TIMEOUT)
 
-# The gates' -run patterns come from the code (internal/phase4), through
-# `runbook tests smoke|postdeploy`: the tests are named in one place.
-smoke: ## Step 4.1: the five smoke flows against ENV
-	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
-	@tests="$$(bin/runbook tests smoke)" || exit 2; \
-	echo "$(GO) test -count=1 $(TAGS) -run '$$tests' ./smoke"; \
-	$(GO) test -count=1 $(TAGS) -run "$$tests" ./smoke
+smoke: $(BIN) ## Step 4.1: the five smoke flows against ENV, into RUN_DIR (smoke.json)
+	@$(BIN) smoke --version=$(VERSION) --run-dir="$(RUN_DIR)"
 
 .PHONY: deploy postdeploy
 # make deploy writes RUN_DIR: journal.jsonl (every step, when, with what),
@@ -88,29 +111,22 @@ smoke: ## Step 4.1: the five smoke flows against ENV
 # Phase 4 gate fails, the rollback rule (> 1% errors or a core flow broken)
 # is applied: AUTO_ROLLBACK=1 runs the rollback (exit 7 if it fails, else
 # the deployment's code), otherwise the exact `make rollback` is printed.
-deploy: ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out, smoke and postdeploy gates (VERSION=, CONFIRM=<env>, DRY_RUN=1, AUTO_ROLLBACK=1)
-	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
+deploy: $(BIN) ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out, smoke and postdeploy gates (VERSION=, CONFIRM=<env>, DRY_RUN=1, AUTO_ROLLBACK=1)
 	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; \
-	RUNBOOK_VERSION=$(VERSION) bin/runbook deploy --version=$(VERSION) --run-dir="$$dir" \
+	RUNBOOK_VERSION=$(VERSION) $(BIN) deploy --version=$(VERSION) --run-dir="$$dir" \
 	  $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 	  $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback) $(DEPLOY_FLAGS)
 
-postdeploy: ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks, error rate, alerts (RUN_DIR= a deploy's run folder)
-	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
-	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; mkdir -p "$$dir"; \
-	tests="$$(bin/runbook tests postdeploy)" || exit 2; \
-	RUNBOOK_VERSION=$(VERSION) RUNBOOK_RUN_DIR="$$dir" $(GO) tool gotestsum --format testname \
-	  --jsonfile "$$dir/postdeploy.json" --junitfile "$$dir/postdeploy.junit.xml" \
-	  -- -count=1 $(TAGS) -run "$$tests" ./postdeploy
+postdeploy: $(BIN) ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks, error rate, alerts (RUN_DIR= a deploy's run folder)
+	@$(BIN) postdeploy --version=$(VERSION) --run-dir="$(RUN_DIR)"
 
 .PHONY: report
 # RUN defaults to the newest run folder. GNU make exits 2 whenever a recipe
 # fails; the report's own code (README "Exit codes") is in make's "Error N"
-# line, and bin/runbook-report RUN returns it directly (`go run` would not:
+# line, and `runbook report RUN` returns it directly (`go run` would not:
 # it turns every failure into 1).
-report: ## Go-live report of a run: SUCCESS CRITERIA with evidence, timeline, next command (RUN=runs/<timestamp>-<env>, default the newest)
-	@$(GO) build -o bin/runbook-report ./cmd/runbook-report
-	bin/runbook-report $(or $(RUN),$(patsubst %/,%,$(lastword $(sort $(wildcard runs/*/)))))
+report: $(BIN) ## Go-live report of a run: SUCCESS CRITERIA with evidence, timeline, next command (RUN=runs/<timestamp>-<env>, default the newest)
+	$(BIN) report $(or $(RUN),$(patsubst %/,%,$(lastword $(sort $(wildcard runs/*/)))))
 
 .PHONY: rollback monitor local-drill
 # RUN (or RUN_DIR when given on the command line or in the environment, as
@@ -123,9 +139,8 @@ RUN_GIVEN = $(or $(RUN),$(if $(filter command line environment,$(origin RUN_DIR)
 # needs CONFIRM=$(ENV). DRY_RUN=1 prints the plan and every manual command,
 # changing nothing. Exit 8: refused (no verified backup, no confirmation);
 # 7: a step failed (the output says which and how to finish by hand).
-rollback: ## ROLLBACK PROCEDURE: restore the previous images and the database from the verified backup, verify, smoke (RUN=..., CONFIRM=<env>, DRY_RUN=1, SKIP_DATABASE=1)
-	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
-	bin/runbook rollback $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
+rollback: $(BIN) ## ROLLBACK PROCEDURE: restore the previous images and the database from the verified backup, verify, smoke (RUN=..., CONFIRM=<env>, DRY_RUN=1, SKIP_DATABASE=1)
+	$(BIN) rollback $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 	  $(if $(filter 1 true yes,$(SKIP_DATABASE)),--skip-database)
 
 # The watch journals into RUN (default: the newest deployment run of
@@ -134,9 +149,8 @@ rollback: ## ROLLBACK PROCEDURE: restore the previous images and the database fr
 # no users). AUTO_ROLLBACK=1 runs the rollback when the runbook's rule fires
 # (> 1% errors or a core flow broken); otherwise the exact command is
 # printed. Exit 6: a round failed; 7: the automatic rollback failed.
-monitor: ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDULE=, COMPRESS=, TRAFFIC=, AUTO_ROLLBACK=1, RUN=)
-	@$(GO) build $(TAGS) -o bin/runbook ./cmd/runbook
-	bin/runbook monitor $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(SCHEDULE),--schedule="$(SCHEDULE)") \
+monitor: $(BIN) ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDULE=, COMPRESS=, TRAFFIC=, AUTO_ROLLBACK=1, RUN=)
+	$(BIN) monitor $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(SCHEDULE),--schedule="$(SCHEDULE)") \
 	  $(if $(COMPRESS),--compress=$(COMPRESS)) $(if $(TRAFFIC),--traffic=$(TRAFFIC)) $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback)
 
 # make local-drill: make local with the broken v2.0.1 (5% of requests
@@ -145,8 +159,8 @@ monitor: ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDULE=, CO
 # v1.9.0, the database restored and verified against the backup, smoke
 # passed on v1.9.0). Exit 0 only when it went exactly so. The library-level
 # drill stays a test: go test -run '^TestDrill$$' ./rollback.
-local-drill: ## The rollback drill, locally: broken v2.0.1 deployed, the gate fails, the rollback runs, database and images back, smoke passes on v1.9.0
-	AUTO_ROLLBACK=1 $(GO) run ./cmd/runbook-local --drill $(LOCAL_FLAGS)
+local-drill: setup bin/runbook-local bin/granter ## The rollback drill, locally: broken v2.0.1 deployed, the gate fails, the rollback runs, database and images back, smoke passes on v1.9.0
+	AUTO_ROLLBACK=1 bin/runbook-local local --drill $(LOCAL_FLAGS)
 
 clean-containers: ## Remove every container the tests left (label org.testcontainers=true)
 	bash scripts/clean-containers.sh

@@ -62,7 +62,7 @@ func action(name string, needVersion bool, flags func(*flag.FlagSet), plan func(
 		if ok, code := parse(fs, args); !ok {
 			return code
 		}
-		tgt, code := loadTarget(stderr)
+		tgt, code := loadTarget(ctx, stderr)
 		if tgt == nil {
 			return code
 		}

@@ -48,7 +48,7 @@ func backupIn(t *testing.T, tgt *target.Target, runDir string, verified bool) pg
 // nothing to restore, so they refuse (exit 8) before doing anything.
 func TestMigrateAndRolloutNeedAVerifiedBackup(t *testing.T) {
 	t.Setenv("RUNBOOK_LOCAL_TARGET", "")
-	tgt, code := loadTarget(&bytes.Buffer{})
+	tgt, code := loadTarget(context.Background(), &bytes.Buffer{})
 	require.NotNil(t, tgt, "exit %d", code)
 
 	for _, action := range []string{"migrate", "rollout"} {

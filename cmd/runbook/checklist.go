@@ -27,10 +27,11 @@ import (
 
 	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flagorder"
 )
 
 func init() {
-	register(Command{Name: "checklist", Order: 0, Summary: "print the checklist from preflight.json (--in); checklist ack: record a person's confirmation; checklist record-smoke",
+	register(Command{Name: "checklist", Order: 0, OwnFlags: []string{"env"}, Summary: "print the checklist from preflight.json (--in); checklist ack: record a person's confirmation; checklist record-smoke",
 		Run: func(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			return checklistMain(args, os.Stdin, stdout, stderr)
 		}})
@@ -58,7 +59,7 @@ func checklistRender(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	env := fs.String("env", "", "environment, for the heading")
 	version := fs.String("version", "", "version being deployed, for the heading")
 	quiet := fs.Bool("quiet", false, "do not print each sub-item to standard error as it finishes")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		return exitcode.Internal
 	}
 	r := stdin
@@ -137,7 +138,7 @@ func checklistRecordSmoke(args []string, stdin io.Reader, stdout, stderr io.Writ
 	env := fs.String("env", "", "environment the smoke run was against (staging)")
 	version := fs.String("version", "", "version deployed there (v2.0.0)")
 	out := fs.String("o", "", "record to write (runs/staging-smoke-<version>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		return exitcode.Internal
 	}
 	if *env == "" || *version == "" || *out == "" {
@@ -168,7 +169,7 @@ func checklistAck(args []string, stdout, stderr io.Writer) int {
 	sub := fs.String("sub", "", "sub-item, in the runbook's words")
 	by := fs.String("by", "", "who confirms")
 	note := fs.String("note", "", "detail: the call link, the channel, the pager schedule")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		return exitcode.Internal
 	}
 	if *file == "" || *item < 1 || *item > len(checklist.Items) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flagorder"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/target"
 )
@@ -19,8 +21,11 @@ import (
 // loadTarget loads the environment this binary was built for. On a
 // configuration error it prints one line per problem and returns
 // exitcode.Config.
-func loadTarget(stderr io.Writer) (*target.Target, int) {
+func loadTarget(ctx context.Context, stderr io.Writer) (*target.Target, int) {
 	tgt, err := target.Load()
+	if err == nil {
+		err = globalsOf(ctx).apply(tgt)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "runbook: the target configuration is not usable; nothing was done:")
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -53,7 +58,7 @@ func (f *runFlags) add(fs *flag.FlagSet, withVersion bool) {
 
 // parse parses args; it returns false and the exit code on a usage error.
 func parse(fs *flag.FlagSet, args []string) (bool, int) {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, exitcode.OK
 		}

@@ -40,7 +40,7 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
-	tgt, code := loadTarget(stderr)
+	tgt, code := loadTarget(ctx, stderr)
 	if tgt == nil {
 		return code
 	}

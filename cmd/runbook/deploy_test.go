@@ -21,7 +21,7 @@ import (
 // rollback that cannot run (here: no platform, no backup) is exit 7.
 func TestDeployAutoRollbackWiring(t *testing.T) {
 	t.Setenv("RUNBOOK_LOCAL_TARGET", "")
-	tgt, code := loadTarget(&bytes.Buffer{})
+	tgt, code := loadTarget(context.Background(), &bytes.Buffer{})
 	require.NotNil(t, tgt, "exit %d", code)
 	dir := t.TempDir()
 	j, err := journal.Open(dir, "run", tgt.Env, tgt.Redact)

@@ -59,7 +59,7 @@ func gateCommand(name string, flags func(*flag.FlagSet), plan func(*target.Targe
 		if ok, code := parse(fs, args); !ok {
 			return code
 		}
-		tgt, code := loadTarget(stderr)
+		tgt, code := loadTarget(ctx, stderr)
 		if tgt == nil {
 			return code
 		}

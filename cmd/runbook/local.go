@@ -58,6 +58,7 @@ import (
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/fixtures/preflightlab"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flagorder"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/proc"
@@ -80,7 +81,7 @@ func localMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	runDir := fs.String("run-dir", "", "the run folder (default runs/<UTC time>-local)")
 	drill := fs.Bool("drill", false, "the rollback drill: deploy the broken "+granter.V201+" with AUTO_ROLLBACK=1 and prove the rollback (make local-drill)")
 	watch := fs.String("watch", "30s x2", "the compressed drill of the 4-hour watch run after a successful deployment (\"\" for none)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}

@@ -1,14 +1,25 @@
-// Command runbook is the runbook's deployment steps as commands, one
-// binary with a subcommand per action (README "Exit codes" for what each
-// exit code means):
+// Command runbook is the runbook as commands, one binary with a
+// subcommand per action (cobra; README "Exit codes" for what each exit
+// code means; `runbook --help`, `runbook completion bash|zsh|fish`):
 //
+//	runbook preflight                  the pre-deployment checklist (make preflight)
+//	runbook checklist [ack|record-smoke]  the checklist from preflight.json; a person's confirmation
 //	runbook deploy  --version v2.0.0   the whole sequence: preflight, Phases 1-4 (make deploy)
 //	runbook backup                     Step 1.1: final backup, checksum, verified by restore
 //	runbook notify  --version v2.0.0   Step 1.2: tell the team channel (webhook)
 //	runbook drain                      Steps 1.3-1.4: scale backend-core to 0, no session left
 //	runbook migrate                    Steps 2.1-2.3: run the migrations, verify, database health
 //	runbook rollout --version v2.0.0   Phase 3: set image, wait for the rollout, health, per service
+//	runbook smoke | postdeploy         Step 4.1 | Steps 4.2-4.5 (make smoke, make postdeploy)
+//	runbook monitor | rollback         the 4-hour watch | the ROLLBACK PROCEDURE
 //	runbook report  RUN                the go-live report of a run folder
+//	runbook local                      make local (the untagged build only)
+//
+// kubectl-style flags go anywhere on the line, before or after the
+// positional arguments (runbook report RUN --out X): --env (must be the
+// build's), --kubeconfig, --context, -n/--namespace (override the
+// environment file's kube settings), --run (the run folder, as
+// --run-dir), --dry-run, --confirm.
 //
 // Every action prints the step, the runbook's equivalent manual command,
 // its progress and its result, and appends to the run journal
@@ -19,8 +30,10 @@
 // --version (default $RUNBOOK_VERSION).
 //
 // The build tag picks the environment, as everywhere in the project:
-// `go build -tags=prod ./cmd/runbook` reads environments/prod.yaml. This
-// binary never links the local fixtures (cmd/runbook-local does).
+// `go build -tags=prod ./cmd/runbook` (make build: bin/runbook-prod)
+// reads environments/prod.yaml. The staging and prod binaries never link
+// the local fixtures; the untagged one does, for `runbook local` and the
+// local preflight's evidence.
 //
 // Subcommands register themselves: a file of this package adds one with
 //
@@ -35,10 +48,12 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/proc"
+	"github.com/granter/runbook/internal/target"
 )
 
 // Command is one subcommand.
@@ -48,9 +63,16 @@ type Command struct {
 	// Order places it in the usage (the runbook's order); equal orders
 	// sort by name.
 	Order int
-	// Run runs it with the arguments after its name and returns the exit
+	// Run runs it with the arguments after its name, the global flags
+	// taken out and the rest in flag-first order, and returns the exit
 	// code (internal/exitcode).
 	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	// OwnFlags are flags the command defines itself under a global's name
+	// (checklist's --env is the heading's): left to it.
+	OwnFlags []string
+	// RunArg: the command takes the run folder as its argument (report),
+	// so --run DIR becomes that argument rather than --run-dir.
+	RunArg bool
 }
 
 var commands = map[string]Command{}
@@ -70,24 +92,67 @@ func main() {
 	os.Exit(code)
 }
 
+// dispatch runs the command line and returns the exit code.
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return exitcode.Config
-		}
-		return exitcode.OK
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "runbook: unknown command %q\n\n", args[0])
-		usage(stderr)
+	code := exitcode.OK
+	root := newRoot(&code, stdout, stderr)
+	if len(args) == 0 {
+		_ = root.Help() // writes to stdout; cannot fail
 		return exitcode.Config
 	}
-	return c.Run(ctx, args[1:], stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "runbook: %v\n", err)
+		return exitcode.Config
+	}
+	return code
 }
 
-func usage(w io.Writer) {
+// newRoot is the cobra tree: one cobra command per registered Command.
+// Each parses its own flags (the Go flag package, -h lists them); the
+// global kubectl-style flags are taken out of its arguments first,
+// wherever they are, and handed to loadTarget through the context.
+func newRoot(code *int, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "runbook",
+		Short: "the Granter deployment runbook as commands (" + target.Env + " build)",
+		Long: "runbook: the Granter deployment runbook as commands (" + target.Env + " build).\n\n" +
+			"Global flags, anywhere on the line: --env " + target.Env + ", --kubeconfig FILE, --context NAME, -n/--namespace NS,\n" +
+			"--run DIR (the run folder), --dry-run, --confirm WORD (README \"Safety\").\n\n" +
+			"exit codes: 0 ok, 1 internal, 2 configuration, 3 preflight blocker, 4 deploy step failed,\n" +
+			"            5 smoke failed, 6 SLO breach, 7 rollback failed, 8 refused (README \"Exit codes\")",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.CompletionOptions.HiddenDefaultCmd = false
+	for _, c := range sorted() {
+		root.AddCommand(&cobra.Command{
+			Use:                c.Name,
+			Short:              c.Summary,
+			DisableFlagParsing: true, // the command's own flag set parses, -h included
+			RunE: func(cmd *cobra.Command, args []string) error {
+				g, rest, err := takeGlobals(args, c.OwnFlags, c.RunArg)
+				if err != nil {
+					return err
+				}
+				if err := g.check(); err != nil {
+					return err
+				}
+				*code = c.Run(withGlobals(cmd.Context(), g), rest, stdout, stderr)
+				return nil
+			},
+			ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+				return nil, cobra.ShellCompDirectiveDefault
+			},
+		})
+	}
+	return root
+}
+
+// sorted is every subcommand in the usage's order.
+func sorted() []Command {
 	list := make([]Command, 0, len(commands))
 	for _, c := range commands {
 		list = append(list, c)
@@ -98,12 +163,17 @@ func usage(w io.Writer) {
 		}
 		return list[i].Name < list[j].Name
 	})
-	var b strings.Builder
-	b.WriteString("usage: runbook <command> [flags]   (runbook <command> -h for its flags)\n\ncommands:\n")
-	for _, c := range list {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.Name, c.Summary)
-	}
-	b.WriteString("\nexit codes: 0 ok, 1 internal, 2 configuration, 3 preflight blocker, 4 deploy step failed,\n" +
-		"            5 smoke failed, 6 SLO breach, 7 rollback failed, 8 refused (README \"Exit codes\")\n")
-	fmt.Fprint(w, b.String())
+	return list
+}
+
+// runbook commands prints every subcommand's name, one a line (scripts
+// check the image's --help against it).
+func init() {
+	register(Command{Name: "commands", Order: 99, Summary: "list the subcommands' names, one a line",
+		Run: func(_ context.Context, _ []string, stdout, _ io.Writer) int {
+			for _, c := range sorted() {
+				fmt.Fprintln(stdout, c.Name)
+			}
+			return exitcode.OK
+		}})
 }

@@ -51,7 +51,7 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
-	tgt, code := loadTarget(stderr)
+	tgt, code := loadTarget(ctx, stderr)
 	if tgt == nil {
 		return code
 	}

@@ -22,7 +22,7 @@ import (
 // rollback` that would pick a folder by itself.
 func TestNextRollbackNamesTheRun(t *testing.T) {
 	t.Setenv("RUNBOOK_LOCAL_TARGET", "")
-	tgt, code := loadTarget(&bytes.Buffer{})
+	tgt, code := loadTarget(context.Background(), &bytes.Buffer{})
 	require.NotNil(t, tgt, "exit %d", code)
 	dir := t.TempDir()
 	backupIn(t, tgt, dir, true)

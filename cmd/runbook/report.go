@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	register(Command{Name: "report", Order: 30, Summary: "the go-live report of a run folder: report.md, report.html, the verdict (report -h)",
+	register(Command{Name: "report", Order: 30, RunArg: true, Summary: "the go-live report of a run folder: report.md, report.html, the verdict (report -h)",
 		Run: func(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			// The target's own secrets are redacted too when it loads; a
 			// report of a run folder needs no target otherwise.

@@ -48,7 +48,7 @@ func rollbackMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
-	tgt, code := loadTarget(stderr)
+	tgt, code := loadTarget(ctx, stderr)
 	if tgt == nil {
 		return code
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flagorder"
 	"github.com/granter/runbook/internal/junit"
 )
 
@@ -44,7 +45,7 @@ func MainWith(args []string, stdout, stderr io.Writer, redact func(string) strin
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	format := fs.String("format", "both", "md, html or both")
 	out := fs.String("out", "", "folder for report.md and report.html (default: the run folder)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitcode.OK
 		}
