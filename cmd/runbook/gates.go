@@ -20,7 +20,7 @@ import (
 // runs, writing the same evidence files, and <run folder>/exitcode.
 func init() {
 	var preflightTimeout time.Duration
-	register(Command{Name: "preflight", Order: 0, Summary: "the pre-deployment checklist: the 8 items into a run folder, checklist.txt; exit 3 on a blocker (make preflight)",
+	register(Command{Name: "preflight", Order: -1, Summary: "the pre-deployment checklist: the 8 items into a run folder, checklist.txt; exit 3 on a blocker (make preflight)",
 		Run: gateCommand("preflight",
 			func(fs *flag.FlagSet) {
 				fs.DurationVar(&preflightTimeout, "timeout", 90*time.Minute, "deadline of the checklist")

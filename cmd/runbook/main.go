@@ -126,7 +126,8 @@ func newRoot(code *int, stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.CompletionOptions.HiddenDefaultCmd = false
+	// The runbook's order (Command.Order), not the alphabet.
+	cobra.EnableCommandSorting = false
 	for _, c := range sorted() {
 		root.AddCommand(&cobra.Command{
 			Use:                c.Name,
