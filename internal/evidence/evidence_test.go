@@ -81,6 +81,7 @@ func TestCheckAndCleanup(t *testing.T) {
 	assert.Equal(t, gotestjson.Passed, res.Packages["github.com/granter/runbook/postdeploy"])
 	assert.Equal(t, []string{"query: sum(rate(...))", "✅ error rate 0.00%"}, res.Test("TestErrorRate").Lines())
 	assert.Equal(t, 2*time.Second, res.Test("TestErrorRate").Elapsed)
+	assert.GreaterOrEqual(t, res.End.Sub(res.Start), 2*time.Second, "the package's run covers its tests, recorded after they ran")
 
 	require.NoError(t, g.Check("TestLogs", nil, errors.New("3 ERROR lines"), "Step 4.2 (Check Logs for Errors): 3 ERROR lines", time.Second))
 	require.NoError(t, g.Flow("TestSearch", flow.Result{Flow: "search", Steps: []flow.StepResult{{Name: "query", Status: flow.Passed}},
