@@ -31,8 +31,11 @@
 // restores the replica count recorded before the drain), and Step 1.4's
 // `ps aux | grep node` cannot see a cluster (it reads pg_stat_activity).
 //
-// The gates (preflight, Phase 4) are steps too: GoTestGate runs a test
-// package as a child `go test` into the run folder (the CLI, make deploy);
-// InProcessPhase4 runs the smoke flows and the postdeploy checks in this
-// process (tests).
+// The gates (preflight, Phase 4) are steps too, run in this process as the
+// same library code their go test packages run: PreflightGate (the 8
+// items, PreflightItems) and InProcessPhase4 (the smoke flows, the
+// postdeploy checks). Each writes the run folder's evidence as go test
+// would have (preflight.json, smoke.json, postdeploy.json in go test -json
+// format, their .junit.xml, checklist.txt: State.Evidence), so that
+// nothing is compiled at deploy time.
 package deploy
