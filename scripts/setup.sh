@@ -18,7 +18,15 @@ for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_deps=1
 done
 need_tools=0
-bash fixtures/kubelab/build-tools.sh --print-dir >/dev/null 2>&1 || need_tools=1
+if command -v go >/dev/null; then
+	bash fixtures/kubelab/build-tools.sh --print-dir >/dev/null 2>&1 || need_tools=1
+elif ! compgen -G "${RUNBOOK_CACHE:-$HOME/.cache/runbook}/kube-tools/*/READY" >/dev/null; then
+	# Without Go the tools' key (which includes the Go version) cannot be
+	# computed here, nor the tools built: the built binaries name the
+	# folder they need (kubelab.ToolsDir) and say so when it is missing.
+	echo "setup: no Kubernetes tools in ${RUNBOOK_CACHE:-$HOME/.cache/runbook}/kube-tools and no go on PATH to build them: run make setup where Go is installed" >&2
+	exit 2
+fi
 need_image=0
 docker image inspect "$image" >/dev/null 2>&1 || need_image=1
 

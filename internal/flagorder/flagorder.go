@@ -12,7 +12,8 @@ import (
 // "--", then the positional arguments in their order. A flag that takes a
 // value and is written without "=" takes the next argument. Arguments
 // after a "--" stay positional. Unknown flags are kept as flags, so that
-// fs.Parse reports them.
+// fs.Parse reports them; so is a line whose last flag lacks its value
+// (returned as it is).
 func Reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -30,7 +31,12 @@ func Reorder(fs *flag.FlagSet, args []string) []string {
 		if strings.Contains(name, "=") {
 			continue
 		}
-		if f := fs.Lookup(name); f != nil && !isBool(f) && i+1 < len(args) {
+		if f := fs.Lookup(name); f != nil && !isBool(f) {
+			if i+1 >= len(args) {
+				// No value: left as written, so that fs.Parse says so
+				// rather than take "--" for its value.
+				return args
+			}
 			i++
 			flags = append(flags, args[i])
 		}

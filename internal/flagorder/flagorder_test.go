@@ -39,3 +39,12 @@ func TestFlagsAfterPositionals(t *testing.T) {
 		assert.Equal(t, c.pos, fs.Args(), "positionals of %q", c.args)
 	}
 }
+
+// A flag without its value is an error, never "--" taken as the value.
+func TestMissingValue(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.String("out", "", "")
+	assert.Error(t, fs.Parse(flagorder.Reorder(fs, []string{"--out"})))
+	assert.Equal(t, []string{"RUN", "--out"}, flagorder.Reorder(fs, []string{"RUN", "--out"}))
+}
