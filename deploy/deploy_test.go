@@ -26,8 +26,10 @@ import (
 	"github.com/granter/runbook/fixtures/kubelab"
 	"github.com/granter/runbook/fixtures/prom"
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/report"
 	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
@@ -55,6 +57,22 @@ func TestDeployV190ToV200(t *testing.T) {
 	require.Nil(t, res.oc.Failed, "the deployment must succeed")
 	assert.Equal(t, exitcode.OK, res.oc.Code)
 	ctx := context.Background()
+
+	// The gates ran in this process and left the evidence make deploy's
+	// child go test runs used to leave, for the report and CI.
+	t.Run("evidence_as_go_test_wrote_it", func(t *testing.T) {
+		for gate, tests := range map[string][]string{"smoke": phase4.FlowTests(), "postdeploy": phase4.CheckTests()} {
+			got, err := gotestjson.ReadFile(filepath.Join(res.dir, gate+".json"))
+			require.NoError(t, err, gate)
+			for _, name := range tests {
+				tr := got.Test(name)
+				if assert.NotNil(t, tr, "%s.json has no %s", gate, name) {
+					assert.Equal(t, gotestjson.Passed, tr.Status, "%s.json: %s: %s", gate, name, tr.Message())
+				}
+			}
+			assert.FileExists(t, filepath.Join(res.dir, gate+".junit.xml"))
+		}
+	})
 
 	t.Run("images_v2.0.0", func(t *testing.T) {
 		for d, im := range images(t) {
@@ -227,6 +245,15 @@ func TestFailingSmokeFlowStopsTheSequence(t *testing.T) {
 	res := deployV2(t, runOpts{})
 	requireStopped(t, res, "4.1", exitcode.Smoke, "auth/login", "/auth/login: status 401, want 200")
 	assert.Contains(t, res.out, "next:    make rollback ENV=local")
+	// smoke.json says which step failed and why, as go test would have.
+	got, err := gotestjson.ReadFile(filepath.Join(res.dir, "smoke.json"))
+	require.NoError(t, err)
+	login := got.Test(phase4.Auth.Test + "/login")
+	require.NotNil(t, login, "smoke.json has no TestAuth/login")
+	assert.Equal(t, gotestjson.Failed, login.Status)
+	assert.Contains(t, login.Message(), "status 401, want 200")
+	_, err = os.Stat(filepath.Join(res.dir, "smoke.retry.json"))
+	assert.NoError(t, err, "the immediate retry of the failed flow is recorded too")
 }
 
 // ERROR lines in the logs of the new version stop the sequence at Step 4.2.
