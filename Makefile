@@ -58,7 +58,7 @@ build: bin/runbook-local bin/runbook-staging bin/runbook-prod bin/granter ## Sta
 	@bash scripts/check-static.sh $^
 
 IMAGE ?= runbook/runbook:$(ENV)
-image: $(BIN) ## Container image $(IMAGE): scratch + the binary + CA roots, by docker import (no registry); checks --help lists every subcommand
+image: $(BIN) ## Container image runbook/runbook:ENV: scratch + the binary + CA roots, by docker import (no registry); checks --help lists every subcommand
 	@bash scripts/image.sh $(BIN) $(IMAGE)
 
 vet: ## go vet with every build tag combination (tag-gated files are otherwise never compiled)
