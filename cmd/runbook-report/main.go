@@ -1,9 +1,10 @@
-// Command runbook-report is `runbook report` on its own, until the deploy
-// CLI mounts it: the go-live report of a run folder (SUCCESS CRITERIA, the
+// Command runbook-report is `runbook report` (cmd/runbook) on its own, a
+// thin wrapper kept for the CI example (.github/workflows/deploy.yml),
+// whose report jobs need no target: the go-live report of a run folder (SUCCESS CRITERIA, the
 // timeline, what failed first, the next command) in Markdown and HTML, and
 // an exit code per failure class.
 //
-//	make report RUN=runs/20260303-140000-prod
+//	make report RUN=runs/20260303-140000-prod   (bin/runbook-<env> report RUN)
 //	go build -o bin/runbook-report ./cmd/runbook-report
 //	bin/runbook-report runs/20260303-140000-prod
 //	bin/runbook-report junit runs/20260303-140000-prod
