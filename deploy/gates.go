@@ -184,6 +184,10 @@ func PreflightGate(env string, timeout time.Duration, run ItemRunner) Step {
 			if rep.ConfigError != "" {
 				return fmt.Errorf("configuration error, no check ran: %s", rep.ConfigError)
 			}
+			if runErr != nil {
+				// The cause first: every sub-item is "not checked" because of it.
+				return fmt.Errorf("the preflight run failed: %v (%d blockers; %s)", runErr, len(blockers), filepath.Join(s.RunDir, "checklist.txt"))
+			}
 			if len(blockers) > 0 || rep.ExitCode() != exitcode.OK {
 				return fmt.Errorf("%d checklist sub-items block (Status: BLOCKED; %s):\n  %s", len(blockers), filepath.Join(s.RunDir, "checklist.txt"), strings.Join(firstLines(blockers, 8), "\n  "))
 			}
