@@ -119,3 +119,14 @@ var Gates = map[string]func() []string{
 func RunPattern(tests []string) string {
 	return "^(" + strings.Join(tests, "|") + ")$"
 }
+
+// IAFallbackOutage is the IA flow's step that makes the AI provider fail
+// to see the fallback answer: it needs a switch that only the local
+// platform has.
+const IAFallbackOutage = "TestIA/fallback_when_provider_fails"
+
+// Declarable are the steps a target's file may declare not applicable
+// (notApplicable:, with the reason and where else it is verified): steps
+// that need to break something on the target. Every other step must run
+// everywhere; a declaration naming one is a configuration error.
+var Declarable = []string{IAFallbackOutage}

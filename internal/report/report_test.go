@@ -160,6 +160,14 @@ func TestMissingEvidenceIsNeverApproved(t *testing.T) {
 		assert.Contains(t, c.Summary, "smoke: TestIA/fallback_when_provider_fails: SKIPPED, not passed: the target has no switch")
 		assert.False(t, v.Approved)
 	})
+	t.Run("declared_not_applicable_step", func(t *testing.T) {
+		f := newFixture(t, "prod")
+		v := evaluate(t, f.run(runOpts{iaOutageNotApplicable: true}))
+		c := criterion(t, v, "smoke")
+		assert.Equal(t, report.Met, c.State, "a step the target's file declares not applicable does not block")
+		assert.Contains(t, c.Summary, "smoke: TestIA: NOT APPLICABLE on prod (declared in environments/prod.yaml): no outage switch; verified elsewhere: make rehearse")
+		assert.True(t, v.Approved, v.Blocking())
+	})
 	t.Run("dry_run", func(t *testing.T) {
 		f := newFixture(t, "staging")
 		for _, s := range []string{"1.1", "2.1", "3.1"} {

@@ -27,6 +27,14 @@ type fileConfig struct {
 	CI         fileCI          `json:"ci"`
 	Staging    fileStaging     `json:"staging"`
 	Team       fileTeam        `json:"team"`
+	// NotApplicable: steps that cannot run on this target.
+	NotApplicable []fileNotApplicable `json:"notApplicable"`
+}
+
+type fileNotApplicable struct {
+	Step              string `json:"step"`
+	Reason            string `json:"reason"`
+	VerifiedElsewhere string `json:"verifiedElsewhere"`
 }
 
 type fileService struct {

@@ -188,6 +188,7 @@ func (v *validator) build(fc *fileConfig) *Target {
 	t.CI = v.ci(fc.CI, root)
 	t.Staging = v.staging(fc.Staging, root, t)
 	t.Team = v.team(fc.Team, root)
+	t.NotApplicable = v.notApplicable(fc.NotApplicable, t.Env)
 	t.Version = v.version()
 	return t
 }

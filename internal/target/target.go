@@ -47,6 +47,10 @@ type Target struct {
 	CI         CI
 	Staging    Staging
 	Team       Team
+	// NotApplicable are the steps this target's file declares cannot run
+	// on it, each with its reason and where else it is verified. Reports
+	// show them as not applicable: never as passed, never as a blocker.
+	NotApplicable []NotApplicable
 
 	// Version is the release being deployed (v2.0.0), from the
 	// RUNBOOK_VERSION environment variable (`make ... VERSION=v2.0.0` sets
