@@ -187,6 +187,8 @@ type runOpts struct {
 	errorRate             string
 	p95                   string
 	phase3Overrun         bool
+	watched               string // the watch's monitor.window (default 4h0m0s)
+	rehearsal             bool   // the watch entry says monitor.rehearsal=true
 }
 
 const api = "https://api.granter.example.com"
@@ -329,7 +331,11 @@ func (f *fixture) run(o runOpts) string {
 		f.step("monitor", fmt.Sprintf("round %d", i+1), "watch metrics", st, every-time.Minute, d)
 		f.wait(time.Minute)
 	}
-	f.step("monitor", "watch", "4-hour watch finished: metrics stable", journal.StatusOK, time.Second, map[string]string{journal.KeyMonitorWindow: "4h0m0s", "monitor.rounds": "5"})
+	watch := map[string]string{journal.KeyMonitorWindow: orDefault(o.watched, "4h0m0s"), "monitor.rounds": "5"}
+	if o.rehearsal {
+		watch[journal.KeyMonitorRehearsal] = "true"
+	}
+	f.step("monitor", "watch", "watch finished: metrics stable", journal.StatusOK, time.Second, watch)
 	return f.dir
 }
 

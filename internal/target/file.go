@@ -12,6 +12,7 @@ import (
 type fileConfig struct {
 	Name       string          `json:"name"`
 	ReadOnly   bool            `json:"readOnly"`
+	Rehearsal  bool            `json:"rehearsal"`
 	Confirm    string          `json:"confirm"`
 	Services   []fileService   `json:"services"`
 	Kube       *fileKube       `json:"kube"`

@@ -121,7 +121,7 @@ func (v *validator) secret(setting, envName string) Secret {
 }
 
 func (v *validator) build(fc *fileConfig) *Target {
-	t := &Target{Env: fc.Name, File: v.file, ReadOnly: fc.ReadOnly, Confirm: fc.Confirm, secrets: &secretSet{}}
+	t := &Target{Env: fc.Name, File: v.file, ReadOnly: fc.ReadOnly, Rehearsal: fc.Rehearsal, Confirm: fc.Confirm, secrets: &secretSet{}}
 	v.local = fc.Name == "local"
 	// Relative paths are relative to the repository root: the folder that
 	// holds environments/.
