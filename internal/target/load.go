@@ -162,6 +162,11 @@ func (v *validator) build(fc *fileConfig) *Target {
 		if !v.local || fc.Database.URLEnv != "" {
 			d.URL = v.secret("database.urlEnv", fc.Database.URLEnv)
 			t.secrets.add(d.URL)
+			if !d.URL.IsZero() && d.Name != "" {
+				if err := DatabaseNamed(d.URL, d.Name); err != nil {
+					v.fail("database.urlEnv", "%s: %v", fc.Database.URLEnv, err)
+				}
+			}
 		}
 		t.Database = d
 	}

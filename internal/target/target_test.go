@@ -143,6 +143,10 @@ func TestBadSettingNamesItself(t *testing.T) {
 			[]string{"environments/prod.yaml", "notApplicable[0].reason", "missing"}},
 		{"not applicable without where else", regexp.MustCompile(`(?m)^    verifiedElsewhere: .*\n`).ReplaceAllString(prod, ""), prodEnv(),
 			[]string{"environments/prod.yaml", "notApplicable[0].verifiedElsewhere", "missing"}},
+		{"database URL names another database", prod, withEnv(prodEnv(), "RUNBOOK_PROD_DATABASE_URL", "postgres://granter:s3cret-prod-pw@db:5432/granter_staging"),
+			[]string{"environments/prod.yaml", "database.urlEnv", `RUNBOOK_PROD_DATABASE_URL: the URL points at database "granter_staging", but database.name is "granter_db": the migrations would run against granter_staging while the backup protects granter_db`}},
+		{"database URL names no database", prod, withEnv(prodEnv(), "RUNBOOK_PROD_DATABASE_URL", "postgres://granter:s3cret-prod-pw@db:5432"),
+			[]string{"environments/prod.yaml", "database.urlEnv", "the URL names no database"}},
 		{"no staging smoke record", strings.Replace(prod, "  smokeRecord: runs/staging-smoke-{version}.json\n", "", 1), prodEnv(),
 			[]string{"environments/prod.yaml", "staging.smokeRecord", "missing"}},
 		{"malformed release version", prod, withEnv(prodEnv(), "RUNBOOK_VERSION", "2.0"),
@@ -185,6 +189,7 @@ func TestBadSettingNamesItself(t *testing.T) {
 			for _, w := range c.want {
 				assert.Contains(t, msg, w)
 			}
+			assert.NotContains(t, msg, "s3cret", "a configuration error never prints a secret")
 		})
 	}
 }
