@@ -104,6 +104,12 @@ func migrateStep(tgt *target.Target) Step {
 // as they come (redacted). It returns the output, the migrations it said
 // complete, and its error.
 func (s *State) runMigrator(ctx context.Context, r *Record, argv []string) ([]string, []string, error) {
+	// The backup protects database.name; the migrator gets the URL. They
+	// must be the same database before the migrator runs (also checked
+	// when the file is loaded; a local target's URL is attached later).
+	if err := target.DatabaseNamed(s.Target.Database.URL, s.Target.Database.Name); err != nil {
+		return nil, nil, fmt.Errorf("the migrator was not started: %w", err)
+	}
 	cmd := proc.Command(ctx, argv[0], argv[1:]...)
 	if s.Target.Code.Repo != "" {
 		if st, err := os.Stat(s.Target.Code.Repo); err == nil && st.IsDir() {

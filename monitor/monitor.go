@@ -13,6 +13,7 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
@@ -72,6 +73,9 @@ type Monitor struct {
 func New(tgt *target.Target, opts Options) (*Monitor, error) {
 	if len(opts.Schedule.Stages) == 0 {
 		opts.Schedule = MustParseSchedule(RunbookSchedule)
+	}
+	if err := ScheduleAllowed(tgt, opts.Schedule); err != nil {
+		return nil, err
 	}
 	if opts.Out == nil {
 		opts.Out = io.Discard
@@ -348,6 +352,9 @@ func (m *Monitor) journalWatch(res Result, watchErr error) {
 		e.Status = journal.StatusOK
 		e.Action = fmt.Sprintf("watched %s: %d rounds, no check failed", watched, len(res.Rounds))
 		e.Data[journal.KeyMonitorWindow] = watched.String()
+		if res.Schedule.Total() < phase4.MonitorWindow && m.tgt.Rehearsal {
+			e.Data[journal.KeyMonitorRehearsal] = "true"
+		}
 	}
 	if err := j.Add(e); err != nil {
 		fmt.Fprintf(m.opts.Out, "monitor: WARNING: journal: %v\n", err)

@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/phase4"
+	"github.com/granter/runbook/internal/target"
 )
 
 // RunbookSchedule is the MONITORING PHASE as written: every 5 minutes for
@@ -153,4 +157,16 @@ func short(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// ScheduleAllowed refuses a watch shorter than the runbook's 4 hours
+// (phase4.MonitorWindow) on a target that is not a rehearsal: on staging
+// or prod a compressed watch ("COMPRESS=240", "SCHEDULE=30s x2") proves
+// nothing about stable metrics, and must not look as if it did.
+func ScheduleAllowed(tgt *target.Target, s Schedule) error {
+	if s.Total() >= phase4.MonitorWindow || tgt.Rehearsal {
+		return nil
+	}
+	return exitcode.Wrap(exitcode.Config, fmt.Errorf("monitor: a watch of %s (%s) is shorter than the runbook's %s, and %s is not a rehearsal target: it could not show \"Monitoring shows stable metrics\"; watch the whole %s (the default schedule %q), or compress only on a rehearsal target (rehearsal: true in %s)",
+		s.Total(), s, phase4.MonitorWindow, tgt.Env, phase4.MonitorWindow, RunbookSchedule, tgt.File))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/stats"
 	"github.com/granter/runbook/internal/target"
 )
@@ -18,6 +19,7 @@ import (
 func TestRunbookSchedule(t *testing.T) {
 	s := MustParseSchedule(RunbookSchedule)
 	assert.Equal(t, 4*time.Hour, s.Total(), "the runbook watches four hours")
+	assert.Equal(t, phase4.MonitorWindow, s.Total(), "the report judges criterion 11 against phase4.MonitorWindow")
 	slots := s.Slots()
 	require.Len(t, slots, 16)
 	var at []time.Duration
@@ -159,4 +161,22 @@ func TestCheckString(t *testing.T) {
 	assert.True(t, strings.HasPrefix(c.String(), "skipped active connections: the target gives no database access"), c.String())
 	assert.False(t, c.Failed(), "skipped does not fail a round")
 	assert.False(t, c.Passed(), "and never counts as passed")
+}
+
+// A compressed watch is refused on a target that is not a rehearsal (prod,
+// staging): it could not show stable metrics. The runbook's own schedule
+// is allowed everywhere; a rehearsal target may compress it.
+func TestCompressedWatchOnlyOnARehearsal(t *testing.T) {
+	short, err := MustParseSchedule(RunbookSchedule).Compress(240)
+	require.NoError(t, err)
+	prod := &target.Target{Env: "prod", File: "environments/prod.yaml", ReadOnly: true}
+	err = ScheduleAllowed(prod, short)
+	require.Error(t, err)
+	for _, want := range []string{"a watch of 1m0s", "shorter than the runbook's 4h0m0s", "prod is not a rehearsal target", "rehearsal: true in environments/prod.yaml"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	_, err = New(prod, Options{Schedule: short})
+	require.Error(t, err, "monitor.New refuses it too, whatever calls it")
+	assert.NoError(t, ScheduleAllowed(prod, MustParseSchedule(RunbookSchedule)))
+	assert.NoError(t, ScheduleAllowed(&target.Target{Env: "local", Rehearsal: true}, short))
 }

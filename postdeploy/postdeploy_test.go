@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/postdeploy"
 )
@@ -58,6 +59,7 @@ func shared() *postdeploy.Checker {
 // when make gives a run folder, and fails with its message.
 func check(t *testing.T) {
 	t.Helper()
+	flow.Uncached(t)
 	ch, ok := postdeploy.Lookup(t.Name())
 	if !ok {
 		t.Fatalf("no postdeploy check for %s", t.Name())

@@ -27,7 +27,9 @@ package main
 //     stops everything, or, with --keep, stays up until Ctrl-C.
 //
 // Its exit code is the deployment's, else the watch's, else the report's
-// (internal/exitcode): 0 only when the report says GO-LIVE APPROVED.
+// (internal/exitcode): 0 only when the report says REHEARSAL PASSED: every
+// criterion met, on the local target, which is a rehearsal (its compressed
+// watch is never a go-live approval).
 //
 // With --drill (make local-drill) it deploys the broken v2.0.1 (5% of
 // requests answer 500) with AUTO_ROLLBACK=1 instead, and proves the
@@ -341,7 +343,7 @@ func outcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *target.Ta
 	fmt.Fprintf(w, "\nrun folder: %s (journal.jsonl, preflight/smoke/postdeploy .json and .junit.xml, report.md, report.html, platform/)\n", dir)
 	fmt.Fprintf(w, "make deploy took %s; make local took %s in all (the watch and the report included)\n", deployTook.Round(time.Second), total.Round(time.Second))
 	if code == exitcode.OK {
-		fmt.Fprintf(w, "✅ make local: %s deployed; every gate passed, the compressed watch passed, the go-live report says GO-LIVE APPROVED (exit 0)\n", tgt.Version)
+		fmt.Fprintf(w, "✅ make local: %s deployed; every gate passed, the compressed watch passed, the go-live report says REHEARSAL PASSED: all criteria met on a rehearsal target, never a go-live approval (exit 0)\n", tgt.Version)
 	} else {
 		fmt.Fprintf(w, "❌ make local: exit %d (%s): the deployment, the watch or the go-live report did not pass; the output above says where and what to run next\n", code, exitcode.Name(code))
 	}

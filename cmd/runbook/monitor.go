@@ -59,6 +59,9 @@ func monitorMain(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err == nil && *compress != 1 {
 		sch, err = sch.Compress(*compress)
 	}
+	if err == nil {
+		err = monitor.ScheduleAllowed(tgt, sch)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "runbook monitor: %v\n", err)
 		return exitcode.Config

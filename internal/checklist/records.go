@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	runflow "github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/phase4"
 )
 
@@ -30,6 +33,10 @@ type SmokeRecord struct {
 	// test passed but a step of it skipped (Go passes a parent whose
 	// subtests skip; a skipped step is not a passed flow).
 	Flows map[string]string `json:"flows"`
+	// NotApplicable are the steps that skipped because the target's file
+	// declares them not applicable (flow.NotApplicableMark), step -> what
+	// the declaration says. The flow still passes; every reader shows them.
+	NotApplicable map[string]string `json:"notApplicable,omitempty"`
 	// Passed is true only when every flow passed and all five ran.
 	Passed bool `json:"passed"`
 	// Problems says why Passed is false.
@@ -43,6 +50,7 @@ func SmokeRecordFrom(r io.Reader, env, version string, at time.Time) (SmokeRecor
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	pkgFailed := false
 	skipped := map[string][]string{} // flow -> its skipped steps
+	declared := map[string]string{}  // step -> its NOT APPLICABLE line, from its output
 	for sc.Scan() {
 		var e testEvent
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
@@ -55,10 +63,21 @@ func SmokeRecordFrom(r io.Reader, env, version string, at time.Time) (SmokeRecor
 			continue
 		}
 		if flow, _, ok := strings.Cut(e.Test, "/"); ok {
+			if i := strings.Index(e.Output, runflow.NotApplicableMark); e.Action == "output" && i >= 0 {
+				declared[e.Test] = strings.TrimSpace(e.Output[i:])
+			}
 			// A parent test passes when its subtests skip: a skipped step
-			// means the flow did not pass, whatever its own outcome.
+			// means the flow did not pass, whatever its own outcome, unless
+			// the target's file declares the step not applicable.
 			if e.Action == "skip" {
-				skipped[flow] = append(skipped[flow], e.Test)
+				if msg := declared[e.Test]; msg != "" {
+					if rec.NotApplicable == nil {
+						rec.NotApplicable = map[string]string{}
+					}
+					rec.NotApplicable[e.Test] = msg
+				} else {
+					skipped[flow] = append(skipped[flow], e.Test)
+				}
 			}
 			continue
 		}
@@ -101,6 +120,11 @@ func (s SmokeRecord) check() []string {
 	for _, n := range names {
 		if s.Flows[n] != "passed" {
 			problems = append(problems, fmt.Sprintf("%s %s", n, s.Flows[n]))
+		}
+	}
+	for _, step := range slices.Sorted(maps.Keys(s.NotApplicable)) {
+		if !slices.Contains(phase4.Declarable, step) {
+			problems = append(problems, fmt.Sprintf("%s skipped as not applicable, but only %s may be declared so", step, strings.Join(phase4.Declarable, ", ")))
 		}
 	}
 	for _, f := range phase4.Flows {

@@ -37,6 +37,12 @@ type Flow struct {
 	// Redact is applied to every line recorded and every error reported
 	// (pass tgt.Redact). Nil: nothing is redacted.
 	Redact func(string) string
+	// NotApplicable, when set, says whether the target's file declares a
+	// step not applicable (target.NotApplicableStep) and how to show it. A
+	// declared step that skips is NotApplicable, with that text; one that
+	// is not declared stays Skipped. A declared step that runs is judged
+	// as usual: the declaration never turns a failure into anything else.
+	NotApplicable func(step string) (shown string, declared bool)
 }
 
 // Step is one line of the flow: it does something, records what it did and
@@ -92,6 +98,11 @@ type SkipError struct{ Reason string }
 
 func (e *SkipError) Error() string { return "not applicable: " + e.Reason }
 
+// NotApplicableMark starts the message of a step declared not applicable,
+// in go test's skip output and in flow results: the readers of go test
+// -json (the checklist's smoke record, the go-live report) recognise it.
+const NotApplicableMark = "NOT APPLICABLE"
+
 // Skip returns a *SkipError for a step to return.
 func Skip(format string, args ...any) error {
 	return &SkipError{Reason: fmt.Sprintf(format, args...)}
@@ -107,6 +118,10 @@ const (
 	Failed  Status = "failed"
 	Skipped Status = "skipped"
 	NotRun  Status = "not run"
+	// NotApplicable: the step skipped and the target's file declares it
+	// cannot run there (with why and where it is verified instead). Not a
+	// pass, not a failure.
+	NotApplicable Status = "not applicable"
 )
 
 // StepResult is one step's outcome.
@@ -191,7 +206,7 @@ func Run(ctx context.Context, f Flow) Result {
 		t0 := time.Now()
 		err := protect(func() error { return st.Run(sctx, rec) })
 		sr := StepResult{Name: st.Name, Lines: rec.Lines(), Duration: time.Since(t0)}
-		sr.Status, sr.Err = outcome(f, err)
+		sr.Status, sr.Err = outcome(f, st.Name, err)
 		if sr.Status == Failed && !st.Independent {
 			failed = st.Name
 		}
@@ -214,12 +229,20 @@ func (f Flow) timeout() time.Duration {
 }
 
 // outcome classifies a step's error.
-func outcome(f Flow, err error) (Status, error) {
+func outcome(f Flow, step string, err error) (Status, error) {
 	var skip *SkipError
 	switch {
 	case err == nil:
 		return Passed, nil
 	case errors.As(err, &skip):
+		if f.NotApplicable != nil {
+			if shown, ok := f.NotApplicable(step); ok {
+				if !strings.HasPrefix(shown, NotApplicableMark) {
+					shown = NotApplicableMark + ": " + shown
+				}
+				return NotApplicable, fmt.Errorf("%s (the step said: %s)", shown, skip.Reason)
+			}
+		}
 		return Skipped, err
 	default:
 		return Failed, redactErr(f, err)

@@ -140,3 +140,26 @@ func TestUnique(t *testing.T) {
 	assert.NotEqual(t, a, b)
 	assert.Regexp(t, `^smoke-\d{19}-[0-9a-f]{8}$`, a)
 }
+
+// A skip the target's file declares is NOT APPLICABLE, with the
+// declaration's text; an undeclared skip stays skipped; a declared step
+// that fails is still a failure.
+func TestNotApplicableOnlyWhenDeclared(t *testing.T) {
+	declared := func(step string) (string, bool) {
+		return "NOT APPLICABLE on prod (declared in environments/prod.yaml): no switch; verified elsewhere: local", step == "outage" || step == "broken"
+	}
+	skip := flow.Step{Name: "outage", Run: func(context.Context, *flow.Recorder) error { return flow.Skip("no switch here") }}
+	other := flow.Step{Name: "other_skip", Run: func(context.Context, *flow.Recorder) error { return flow.Skip("no switch here") }}
+	broken := flow.Step{Name: "broken", Run: func(context.Context, *flow.Recorder) error { return errors.New("expected 200, got 500") }, Independent: true}
+	res := flow.Run(context.Background(), flow.Flow{Name: "ia", Steps: []flow.Step{skip, other, broken}, NotApplicable: declared})
+
+	require.Len(t, res.Steps, 3)
+	assert.Equal(t, flow.NotApplicable, res.Steps[0].Status)
+	assert.True(t, strings.HasPrefix(res.Steps[0].Err.Error(), flow.NotApplicableMark), res.Steps[0].Err.Error())
+	assert.Contains(t, res.Steps[0].Err.Error(), "no switch here", "the step's own reason is kept")
+	assert.Equal(t, flow.Skipped, res.Steps[1].Status, "a skip nobody declared stays a skip")
+	assert.Equal(t, flow.Failed, res.Steps[2].Status, "a declaration never hides a failure")
+
+	noDecl := flow.Run(context.Background(), flow.Flow{Name: "ia", Steps: []flow.Step{skip}})
+	assert.Equal(t, flow.Skipped, noDecl.Steps[0].Status)
+}

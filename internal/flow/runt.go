@@ -14,9 +14,10 @@ import (
 // step that fails stops the rest: they are reported as skipped with
 // "NOT RUN", never as passed, and the test fails. The cleanup is registered
 // with t.Cleanup before the first step runs, so it runs whatever happens;
-// its failure fails the test.
+// its failure fails the test. Its result is never cached (Uncached).
 func RunT(t *testing.T, f Flow) {
 	t.Helper()
+	Uncached(t)
 	if f.Cleanup != nil {
 		t.Cleanup(func() {
 			rec := &Recorder{redact: f.Redact, sink: func(line string) { t.Log("cleanup: " + line) }}
@@ -42,8 +43,10 @@ func RunT(t *testing.T, f Flow) {
 		}
 		ok := t.Run(st.Name, func(t *testing.T) {
 			rec := &Recorder{redact: f.Redact, sink: func(line string) { t.Log(line) }}
-			status, err := outcome(f, protect(func() error { return st.Run(ctx, rec) }))
+			status, err := outcome(f, st.Name, protect(func() error { return st.Run(ctx, rec) }))
 			switch status {
+			case NotApplicable:
+				t.Skipf("%v", err)
 			case Skipped:
 				var skip *SkipError
 				errors.As(err, &skip)

@@ -46,4 +46,8 @@ const (
 	KeyAlertsCritical      = "alerts.critical"
 	KeyAlertsCriticalNames = "alerts.critical.names"
 	KeyMonitorWindow       = "monitor.window"
+	// KeyMonitorRehearsal is "true" on the watch entry of a rehearsal
+	// target (its file says rehearsal: true) whose watch was shorter than
+	// phase4.MonitorWindow: the report then says REHEARSAL.
+	KeyMonitorRehearsal = "monitor.rehearsal"
 )

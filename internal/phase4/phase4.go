@@ -11,6 +11,7 @@ package phase4
 
 import (
 	"strings"
+	"time"
 
 	"github.com/granter/runbook/internal/exitcode"
 )
@@ -119,3 +120,21 @@ var Gates = map[string]func() []string{
 func RunPattern(tests []string) string {
 	return "^(" + strings.Join(tests, "|") + ")$"
 }
+
+// IAFallbackOutage is the IA flow's step that makes the AI provider fail
+// to see the fallback answer: it needs a switch that only the local
+// platform has.
+const IAFallbackOutage = "TestIA/fallback_when_provider_fails"
+
+// Declarable are the steps a target's file may declare not applicable
+// (notApplicable:, with the reason and where else it is verified): steps
+// that need to break something on the target. Every other step must run
+// everywhere; a declaration naming one is a configuration error.
+var Declarable = []string{IAFallbackOutage}
+
+// MonitorWindow is the MONITORING PHASE's length as the runbook writes it
+// ("every 5 minutes for 30 minutes, every 10 minutes for 30 minutes, then
+// every 30 minutes for 3 hours": monitor.RunbookSchedule). Only a watch this
+// long shows "Monitoring shows stable metrics"; a shorter one counts only on
+// a rehearsal target, and the report then says REHEARSAL.
+const MonitorWindow = 4 * time.Hour

@@ -19,7 +19,8 @@ const usage = `usage:
   runbook report [--format md|html|both] [--out DIR] RUN
       the go-live report of the run folder RUN (runs/<timestamp>-<env>):
       RUN/report.md and RUN/report.html (or in DIR); also enriches RUN's
-      JUnit files. Exit code 0 when GO-LIVE APPROVED, else the failure
+      JUnit files. Exit code 0 when GO-LIVE APPROVED (or REHEARSAL PASSED on a
+      rehearsal target), else the failure
       class that failed first (README "Exit codes").
   runbook report junit RUN
       only enrich RUN/<gate>.junit.xml with the evidence of RUN/<gate>.json
@@ -109,7 +110,7 @@ func MainWith(args []string, stdout, stderr io.Writer, redact func(string) strin
 func WriteSummary(w io.Writer, v Verdict) error {
 	var b bytes.Buffer
 	mark := "✅"
-	if !v.Approved {
+	if !v.Passed() {
 		mark = "❌"
 	}
 	fmt.Fprintf(&b, "%s %s — %s (%s, %s): %d/%d criteria met\n", mark, v.Headline(), v.Run.Name,

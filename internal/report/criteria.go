@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
 )
@@ -122,6 +123,13 @@ func (a acc) finish(missing string) {
 	default:
 		c.State = Met
 		c.Summary = fmt.Sprintf("%d piece(s) of evidence, all good", len(c.Evidence))
+		for _, e := range c.Evidence {
+			// A step the target's file declares not applicable is shown
+			// in the summary itself, so that no reader takes it for passed.
+			if i := strings.Index(e.Text, flow.NotApplicableMark); i >= 0 {
+				c.Summary += "; " + e.Source + ": " + e.Text[i:]
+			}
+		}
 	}
 	// What is wrong first, then what is unknown, then what is fine.
 	rank := map[State]int{NotMet: 0, NotEvaluated: 1, Met: 2}

@@ -2,7 +2,10 @@
 // above are true → GO-LIVE APPROVED ✅". It reads a run folder and says,
 // for each of the eleven criteria, MET, NOT MET or NOT EVALUATED with the
 // evidence behind it, and gives the verdict: GO-LIVE APPROVED only when
-// every criterion is met, no step or gate failed and no rollback ran.
+// every criterion is met, no step or gate failed and no rollback ran, and
+// criterion 11 rests on the runbook's whole 4-hour watch. A run whose watch
+// was compressed on a rehearsal target (rehearsal: true in its file) gets
+// REHEARSAL PASSED instead: exit 0, never a go-live approval.
 // Anything not evaluated is never counted as met.
 //
 //	make report RUN=runs/20260303-140000-prod     # or: bin/runbook-report RUN

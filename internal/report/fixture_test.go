@@ -179,13 +179,16 @@ func (g *goTest) write(gate string) {
 
 // options of a fixture run.
 type runOpts struct {
-	searchFails   bool   // TestSearch/filter_category fails
-	skipIAOutage  bool   // TestIA/fallback_when_provider_fails skipped
-	stopAfter     string // "phase4": the deploy CLI stopped at the failed gate
-	noMonitor     bool
-	errorRate     string
-	p95           string
-	phase3Overrun bool
+	searchFails           bool // TestSearch/filter_category fails
+	iaOutageNotApplicable bool
+	skipIAOutage          bool   // TestIA/fallback_when_provider_fails skipped
+	stopAfter             string // "phase4": the deploy CLI stopped at the failed gate
+	noMonitor             bool
+	errorRate             string
+	p95                   string
+	phase3Overrun         bool
+	watched               string // the watch's monitor.window (default 4h0m0s)
+	rehearsal             bool   // the watch entry says monitor.rehearsal=true
 }
 
 const api = "https://api.granter.example.com"
@@ -256,6 +259,9 @@ func (f *fixture) run(o runOpts) string {
 		step{"start_job", "pass", []string{"did POST https://data.granter.example.com/scrape; saw 202, job 51"}},
 		step{"every_page_fetched", "pass", []string{"did GET /scrape/jobs/51; saw 3/3 pages"}})
 	outage := step{"fallback_when_provider_fails", "pass", []string{"did POST /extract with the provider failing; saw 200 source=fallback"}}
+	if o.iaOutageNotApplicable {
+		outage = step{"fallback_when_provider_fails", "skip", []string{"NOT APPLICABLE on prod (declared in environments/prod.yaml): no outage switch; verified elsewhere: make rehearse (the step said: no switch)"}}
+	}
 	if o.skipIAOutage {
 		outage = step{"fallback_when_provider_fails", "skip", []string{"SKIPPED, not passed: the target has no switch to make the AI provider fail"}}
 	}
@@ -325,7 +331,11 @@ func (f *fixture) run(o runOpts) string {
 		f.step("monitor", fmt.Sprintf("round %d", i+1), "watch metrics", st, every-time.Minute, d)
 		f.wait(time.Minute)
 	}
-	f.step("monitor", "watch", "4-hour watch finished: metrics stable", journal.StatusOK, time.Second, map[string]string{journal.KeyMonitorWindow: "4h0m0s", "monitor.rounds": "5"})
+	watch := map[string]string{journal.KeyMonitorWindow: orDefault(o.watched, "4h0m0s"), "monitor.rounds": "5"}
+	if o.rehearsal {
+		watch[journal.KeyMonitorRehearsal] = "true"
+	}
+	f.step("monitor", "watch", "watch finished: metrics stable", journal.StatusOK, time.Second, watch)
 	return f.dir
 }
 

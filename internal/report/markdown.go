@@ -15,10 +15,13 @@ func WriteMarkdown(w io.Writer, v Verdict) error {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 
 	p("# %s\n\n", md(vw.Title))
-	if v.Approved {
-		p("## ✅ GO-LIVE APPROVED\n\n")
-	} else {
-		p("## ❌ NOT APPROVED\n\n")
+	mark := "❌"
+	if v.Passed() {
+		mark = "✅"
+	}
+	p("## %s %s\n\n", mark, v.Headline())
+	for _, why := range v.Rehearsal {
+		p("REHEARSAL: %s.\n\n", md(why))
 	}
 	p("%s\n\n", md(strings.Join(vw.Meta, " · ")))
 	p("Exit code **%d** (%s).\n\n", vw.ExitCode, vw.ExitName)

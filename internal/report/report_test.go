@@ -160,6 +160,14 @@ func TestMissingEvidenceIsNeverApproved(t *testing.T) {
 		assert.Contains(t, c.Summary, "smoke: TestIA/fallback_when_provider_fails: SKIPPED, not passed: the target has no switch")
 		assert.False(t, v.Approved)
 	})
+	t.Run("declared_not_applicable_step", func(t *testing.T) {
+		f := newFixture(t, "prod")
+		v := evaluate(t, f.run(runOpts{iaOutageNotApplicable: true}))
+		c := criterion(t, v, "smoke")
+		assert.Equal(t, report.Met, c.State, "a step the target's file declares not applicable does not block")
+		assert.Contains(t, c.Summary, "smoke: TestIA: NOT APPLICABLE on prod (declared in environments/prod.yaml): no outage switch; verified elsewhere: make rehearse")
+		assert.True(t, v.Approved, v.Blocking())
+	})
 	t.Run("dry_run", func(t *testing.T) {
 		f := newFixture(t, "staging")
 		for _, s := range []string{"1.1", "2.1", "3.1"} {
@@ -413,4 +421,36 @@ func TestErrorRateDecidedFromCounts(t *testing.T) {
 			assert.Contains(t, strings.Join(texts, "\n"), tc.text)
 		})
 	}
+}
+
+// Criterion 11 needs the runbook's whole watch. A compressed watch on a
+// target that is not a rehearsal shows nothing; on a rehearsal target it
+// counts, and the verdict says REHEARSAL PASSED, never GO-LIVE APPROVED.
+func TestCompressedWatch(t *testing.T) {
+	t.Run("full_watch_approves", func(t *testing.T) {
+		v := evaluate(t, newFixture(t, "prod").run(runOpts{}))
+		assert.True(t, v.Approved, v.Blocking())
+		assert.Equal(t, "GO-LIVE APPROVED", v.Headline())
+	})
+	t.Run("compressed_on_prod", func(t *testing.T) {
+		v := evaluate(t, newFixture(t, "prod").run(runOpts{watched: "1m0s"}))
+		c := criterion(t, v, "stable")
+		assert.Equal(t, report.NotEvaluated, c.State)
+		assert.Contains(t, c.Summary, "watched 1m0s, shorter than the runbook's 4h0m0s, on a target that is not a rehearsal")
+		assert.False(t, v.Passed())
+		assert.Equal(t, "NOT APPROVED", v.Headline())
+	})
+	t.Run("compressed_rehearsal", func(t *testing.T) {
+		v := evaluate(t, newFixture(t, "local").run(runOpts{watched: "1m0s", rehearsal: true}))
+		assert.Equal(t, report.Met, criterion(t, v, "stable").State)
+		assert.False(t, v.Approved, "a rehearsal is never a go-live approval")
+		assert.True(t, v.RehearsalPassed, v.Blocking())
+		assert.Equal(t, "REHEARSAL PASSED (not a go-live approval)", v.Headline())
+		assert.Equal(t, exitcode.OK, v.ExitCode)
+		assert.Contains(t, v.Next.Why, "the 4-hour watch was compressed to 1m0s on a rehearsal target")
+		var md strings.Builder
+		require.NoError(t, report.WriteMarkdown(&md, v))
+		assert.Contains(t, md.String(), "## ✅ REHEARSAL PASSED (not a go-live approval)")
+		assert.NotContains(t, md.String(), "GO-LIVE APPROVED\n")
+	})
 }

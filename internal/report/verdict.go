@@ -27,15 +27,28 @@ type Verdict struct {
 	Timeline []PhaseRow
 	// RolledBack is set when the journal or a gate shows a rollback.
 	RolledBack bool
+	// Rehearsal says why this run is a rehearsal (a compressed watch on a
+	// rehearsal target): it is then never approved for go-live. With every
+	// criterion met it is RehearsalPassed, and exits 0.
+	Rehearsal       []string
+	RehearsalPassed bool
 }
 
-// Headline is "GO-LIVE APPROVED" or "NOT APPROVED".
+// Headline is "GO-LIVE APPROVED", "REHEARSAL PASSED (not a go-live
+// approval)" or "NOT APPROVED".
 func (v Verdict) Headline() string {
-	if v.Approved {
+	switch {
+	case v.Approved:
 		return "GO-LIVE APPROVED"
+	case v.RehearsalPassed:
+		return "REHEARSAL PASSED (not a go-live approval)"
 	}
 	return "NOT APPROVED"
 }
+
+// Passed is true when the verdict exits 0: approved, or a rehearsal
+// whose every criterion is met.
+func (v Verdict) Passed() bool { return v.Approved || v.RehearsalPassed }
 
 // FirstFailure is the earliest failure, or nil.
 func (v Verdict) FirstFailure() *Failure {
@@ -112,7 +125,14 @@ func (v *Verdict) finish() {
 	for _, e := range r.GateErrors {
 		v.Reasons = append(v.Reasons, "gate results unreadable, so not approved: "+e)
 	}
-	v.Approved = all && len(v.Failures) == 0 && !v.RolledBack && len(r.GateErrors) == 0
+	for _, e := range r.entries(inPhase(journal.Monitor)) {
+		if e.Status == journal.StatusOK && e.Data[journal.KeyMonitorRehearsal] == "true" {
+			v.Rehearsal = append(v.Rehearsal, fmt.Sprintf("the 4-hour watch was compressed to %s on a rehearsal target", e.Data[journal.KeyMonitorWindow]))
+		}
+	}
+	clean := all && len(v.Failures) == 0 && !v.RolledBack && len(r.GateErrors) == 0
+	v.Approved = clean && len(v.Rehearsal) == 0
+	v.RehearsalPassed = clean && len(v.Rehearsal) > 0
 	v.ExitCode = v.exitCode()
 	v.Next = v.next()
 	v.Timeline = timeline(r)
@@ -123,7 +143,7 @@ func (v *Verdict) finish() {
 // a gate did not run or did not record what the report needs.
 func (v *Verdict) exitCode() int {
 	switch {
-	case v.Approved:
+	case v.Passed():
 		return exitcode.OK
 	case v.rollbackFailed():
 		return exitcode.Rollback
@@ -392,6 +412,8 @@ func (v *Verdict) next() Next {
 	switch {
 	case v.Approved:
 		return Next{Why: "every success criterion is met: go-live approved; keep the escalation contacts informed"}
+	case v.RehearsalPassed:
+		return Next{Why: "a rehearsal: every success criterion is met, but " + strings.Join(v.Rehearsal, "; ") + "; the go-live needs the runbook's whole watch on the real target"}
 	case v.rollbackFailed():
 		return Next{Command: rollback, Manual: manual,
 			Why: "the rollback failed: escalate now (Database Admin, Infrastructure Lead); rerun it once the cause is understood"}

@@ -12,6 +12,7 @@ import (
 type fileConfig struct {
 	Name       string          `json:"name"`
 	ReadOnly   bool            `json:"readOnly"`
+	Rehearsal  bool            `json:"rehearsal"`
 	Confirm    string          `json:"confirm"`
 	Services   []fileService   `json:"services"`
 	Kube       *fileKube       `json:"kube"`
@@ -27,6 +28,14 @@ type fileConfig struct {
 	CI         fileCI          `json:"ci"`
 	Staging    fileStaging     `json:"staging"`
 	Team       fileTeam        `json:"team"`
+	// NotApplicable: steps that cannot run on this target.
+	NotApplicable []fileNotApplicable `json:"notApplicable"`
+}
+
+type fileNotApplicable struct {
+	Step              string `json:"step"`
+	Reason            string `json:"reason"`
+	VerifiedElsewhere string `json:"verifiedElsewhere"`
 }
 
 type fileService struct {

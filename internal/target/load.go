@@ -121,7 +121,7 @@ func (v *validator) secret(setting, envName string) Secret {
 }
 
 func (v *validator) build(fc *fileConfig) *Target {
-	t := &Target{Env: fc.Name, File: v.file, ReadOnly: fc.ReadOnly, Confirm: fc.Confirm, secrets: &secretSet{}}
+	t := &Target{Env: fc.Name, File: v.file, ReadOnly: fc.ReadOnly, Rehearsal: fc.Rehearsal, Confirm: fc.Confirm, secrets: &secretSet{}}
 	v.local = fc.Name == "local"
 	// Relative paths are relative to the repository root: the folder that
 	// holds environments/.
@@ -162,6 +162,11 @@ func (v *validator) build(fc *fileConfig) *Target {
 		if !v.local || fc.Database.URLEnv != "" {
 			d.URL = v.secret("database.urlEnv", fc.Database.URLEnv)
 			t.secrets.add(d.URL)
+			if !d.URL.IsZero() && d.Name != "" {
+				if err := DatabaseNamed(d.URL, d.Name); err != nil {
+					v.fail("database.urlEnv", "%s: %v", fc.Database.URLEnv, err)
+				}
+			}
 		}
 		t.Database = d
 	}
@@ -188,6 +193,7 @@ func (v *validator) build(fc *fileConfig) *Target {
 	t.CI = v.ci(fc.CI, root)
 	t.Staging = v.staging(fc.Staging, root, t)
 	t.Team = v.team(fc.Team, root)
+	t.NotApplicable = v.notApplicable(fc.NotApplicable, t.Env)
 	t.Version = v.version()
 	return t
 }

@@ -24,6 +24,11 @@ type Target struct {
 	// ReadOnly: the target's data must not be reset. Smoke data is uniquely
 	// named and deleted afterwards; destructive steps need Confirm.
 	ReadOnly bool
+	// Rehearsal: the target stands in for production in a rehearsal (the
+	// local platform, make rehearse). Only there may the 4-hour watch be
+	// compressed, and the go-live report then says REHEARSAL, never
+	// GO-LIVE APPROVED.
+	Rehearsal bool
 	// Confirm is the word a destructive step needs (CONFIRM=<word> or
 	// --confirm=<word>); empty means no confirmation is needed (local).
 	Confirm string
@@ -47,6 +52,10 @@ type Target struct {
 	CI         CI
 	Staging    Staging
 	Team       Team
+	// NotApplicable are the steps this target's file declares cannot run
+	// on it, each with its reason and where else it is verified. Reports
+	// show them as not applicable: never as passed, never as a blocker.
+	NotApplicable []NotApplicable
 
 	// Version is the release being deployed (v2.0.0), from the
 	// RUNBOOK_VERSION environment variable (`make ... VERSION=v2.0.0` sets

@@ -137,6 +137,16 @@ func TestBadSettingNamesItself(t *testing.T) {
 			[]string{"environments/prod.yaml", "staging: set kubeContext or deployRecord, not both"}},
 		{"no staging source", strings.Replace(prod, "  kubeContext: granter-staging\n", "", 1), prodEnv(),
 			[]string{"environments/prod.yaml", "staging: missing kubeContext or deployRecord"}},
+		{"undeclarable step not applicable", strings.Replace(prod, "  - step: TestIA/fallback_when_provider_fails", "  - step: TestAuth/login", 1), prodEnv(),
+			[]string{"environments/prod.yaml", "notApplicable[0].step", `"TestAuth/login" cannot be declared not applicable`}},
+		{"not applicable without reason", regexp.MustCompile(`(?m)^    reason: .*\n`).ReplaceAllString(prod, ""), prodEnv(),
+			[]string{"environments/prod.yaml", "notApplicable[0].reason", "missing"}},
+		{"not applicable without where else", regexp.MustCompile(`(?m)^    verifiedElsewhere: .*\n`).ReplaceAllString(prod, ""), prodEnv(),
+			[]string{"environments/prod.yaml", "notApplicable[0].verifiedElsewhere", "missing"}},
+		{"database URL names another database", prod, withEnv(prodEnv(), "RUNBOOK_PROD_DATABASE_URL", "postgres://granter:s3cret-prod-pw@db:5432/granter_staging"),
+			[]string{"environments/prod.yaml", "database.urlEnv", `RUNBOOK_PROD_DATABASE_URL: the URL points at database "granter_staging", but database.name is "granter_db": the migrations would run against granter_staging while the backup protects granter_db`}},
+		{"database URL names no database", prod, withEnv(prodEnv(), "RUNBOOK_PROD_DATABASE_URL", "postgres://granter:s3cret-prod-pw@db:5432"),
+			[]string{"environments/prod.yaml", "database.urlEnv", "the URL names no database"}},
 		{"no staging smoke record", strings.Replace(prod, "  smokeRecord: runs/staging-smoke-{version}.json\n", "", 1), prodEnv(),
 			[]string{"environments/prod.yaml", "staging.smokeRecord", "missing"}},
 		{"malformed release version", prod, withEnv(prodEnv(), "RUNBOOK_VERSION", "2.0"),
@@ -179,6 +189,7 @@ func TestBadSettingNamesItself(t *testing.T) {
 			for _, w := range c.want {
 				assert.Contains(t, msg, w)
 			}
+			assert.NotContains(t, msg, "s3cret", "a configuration error never prints a secret")
 		})
 	}
 }
@@ -260,4 +271,19 @@ func TestChecklistSettings(t *testing.T) {
 	assert.Empty(t, local.Team.Roster, "a fixture writes the local roster")
 	assert.Equal(t, 3*time.Hour, local.Team.AckMaxAge)
 	assert.Empty(t, local.Version)
+}
+
+// Staging and prod declare the IA provider outage not applicable, with the
+// reason and where it is verified instead; the local target runs it.
+func TestNotApplicableDeclared(t *testing.T) {
+	for _, env := range []string{"staging", "prod"} {
+		tgt, err := Parse(readEnvFile(t, env), "environments/"+env+".yaml", prodEnv())
+		require.NoError(t, err)
+		n, ok := tgt.NotApplicableStep("TestIA/fallback_when_provider_fails")
+		require.True(t, ok, env)
+		assert.Contains(t, n.String(), "NOT APPLICABLE on "+env+" (declared in environments/"+env+".yaml)")
+		assert.Contains(t, n.String(), "verified elsewhere: the local platform")
+		_, ok = tgt.NotApplicableStep("TestAuth/login")
+		assert.False(t, ok)
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -155,6 +157,11 @@ func (it *item) stagingSmoke(ctx context.Context, r *flow.Recorder) error {
 	if err := rec.Check("staging", v); err != nil {
 		return fmt.Errorf("the staging smoke run recorded in %s does not pass: %w", path, err)
 	}
-	checklist.Evidence(r, "the five flows passed on staging for %s at %s (%s)", v, rec.At.Format("2006-01-02 15:04 MST"), path)
+	na := ""
+	for _, step := range slices.Sorted(maps.Keys(rec.NotApplicable)) {
+		r.Logf("%s: %s", step, rec.NotApplicable[step])
+		na += "; " + step + " " + rec.NotApplicable[step]
+	}
+	checklist.Evidence(r, "the five flows passed on staging for %s at %s (%s)%s", v, rec.At.Format("2006-01-02 15:04 MST"), path, na)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/httpcheck"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -113,9 +114,10 @@ func New(tgt *target.Target, opts ...Option) flow.Flow {
 		o(r)
 	}
 	return flow.Flow{
-		Name:    "ia",
-		Timeout: Timeout,
-		Redact:  tgt.Redact,
+		Name:          phase4.IA.Name,
+		Timeout:       Timeout,
+		Redact:        tgt.Redact,
+		NotApplicable: tgt.NotApplicableIn(phase4.IA.Test),
 		Steps: []flow.Step{
 			{Name: "extract_ai", Run: r.extractAI},
 			{Name: "fallback_forced_off", Run: r.fallbackForced},
