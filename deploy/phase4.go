@@ -43,8 +43,11 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 			var flows, failed, flaky []string
 			for _, res := range results {
 				for _, st := range res.Steps {
-					if st.Status == flow.Skipped {
+					switch st.Status {
+					case flow.Skipped:
 						r.Logf("⚠ %s/%s skipped: %v", res.Flow, st.Name, st.Err)
+					case flow.NotApplicable:
+						r.Logf("%s/%s: %v", res.Flow, st.Name, st.Err)
 					}
 				}
 				status := "passed"

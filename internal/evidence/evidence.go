@@ -130,6 +130,11 @@ func (g *Gate) Flow(testName string, res flow.Result) error {
 			}
 			s.log("SKIPPED, not passed: " + reason)
 			action = "skip"
+		case flow.NotApplicable:
+			// The target's file declares the step not applicable: the
+			// readers (smoke record, report) know it by its first words.
+			s.log(errText(st.Err))
+			action = "skip"
 		case flow.NotRun:
 			s.log(fmt.Sprintf("NOT RUN: step %q failed before it, so this step proves nothing", failed))
 			notRun = append(notRun, st.Name)

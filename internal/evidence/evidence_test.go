@@ -12,10 +12,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/granter/runbook/internal/checklist"
 	"github.com/granter/runbook/internal/evidence"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/gotestjson"
 	"github.com/granter/runbook/internal/junit"
+	"github.com/granter/runbook/internal/phase4"
 )
 
 const pkg = "github.com/granter/runbook/smoke"
@@ -107,4 +109,27 @@ func TestNoFolderWritesNothing(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString(strings.Join(res.PackageOutput[pkg], "\n"))
 	assert.Contains(t, b.String(), "local set-up failed")
+}
+
+// A step the target's file declares not applicable, run in process, reads
+// back from smoke.json as it does from go test's: a skip whose message
+// starts NOT APPLICABLE, which the staging smoke record accepts and shows.
+func TestNotApplicableStepReadsBack(t *testing.T) {
+	dir := t.TempDir()
+	g := evidence.New(dir, "smoke", pkg)
+	na := errors.New("NOT APPLICABLE on staging (declared in environments/staging.yaml): no switch; verified elsewhere: make rehearse")
+	for _, name := range phase4.FlowTests() {
+		res := flow.Result{Flow: name, Duration: time.Second, Steps: []flow.StepResult{{Name: "step_one", Status: flow.Passed}}}
+		if name == phase4.IA.Test {
+			res.Steps = append(res.Steps, flow.StepResult{Name: "fallback_when_provider_fails", Status: flow.NotApplicable, Err: na})
+		}
+		require.NoError(t, g.Flow(name, res))
+	}
+	f, err := os.Open(filepath.Join(dir, "smoke.json"))
+	require.NoError(t, err)
+	defer f.Close()
+	rec, err := checklist.SmokeRecordFrom(f, "staging", "v2.0.0", time.Now())
+	require.NoError(t, err)
+	require.NoError(t, rec.Check("staging", "v2.0.0"))
+	assert.Equal(t, na.Error(), rec.NotApplicable[phase4.IAFallbackOutage])
 }
