@@ -13,8 +13,8 @@ import (
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/metrics"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/progress"
 	"github.com/granter/runbook/internal/target"
 )
