@@ -32,41 +32,65 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 				// Interrupted or out of time: no flow reached a verdict of
 				// its own, so none is journaled as broken (the rollback
 				// rule must not read the runbook's side as the release's).
-				return fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx))
+				return inconclusive(r, fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx)))
 			}
-			var flows, failed, flaky []string
+			type judged struct {
+				name, status, why string
+				runbookSide       bool
+			}
+			var all []judged
+			answered := false // some flow passed, or failed on an answer from the platform
+			var flaky []string
 			for _, res := range results {
 				for _, st := range res.Steps {
 					if st.Status == flow.Skipped {
 						r.Logf("⚠ %s/%s skipped: %v", res.Flow, st.Name, st.Err)
 					}
 				}
-				status := "passed"
+				j := judged{name: res.Flow, status: "passed"}
 				if res.Failed() {
 					// Failing twice is broken; passing on an immediate retry
 					// is intermittent, which Step 4.5's error rate judges.
 					r.Logf("%s failed: running it again at once (%v)", res.Flow, res.Err())
-					status = "flaky"
+					j.status = "flaky"
 					again := retryFlow(ctx, s.Target, o, res.Flow)
 					if ctx.Err() != nil {
-						return fmt.Errorf("the smoke flows did not finish (retrying %s): %w", res.Flow, context.Cause(ctx))
+						return inconclusive(r, fmt.Errorf("the smoke flows did not finish (retrying %s): %w", res.Flow, context.Cause(ctx)))
 					}
 					if again == nil || again.Failed() {
-						status = "failed"
-						why := res.Err().Error()
+						j.status, j.why = "failed", res.Err().Error()
+						j.runbookSide = phase4.RunbookSide(res.Err())
 						if again != nil {
-							why += "\n  and on the retry: " + again.Err().Error()
+							j.why += "\n  and on the retry: " + again.Err().Error()
+							j.runbookSide = j.runbookSide && phase4.RunbookSide(again.Err())
 						}
-						failed = append(failed, why)
 					} else {
 						flaky = append(flaky, res.Flow)
 					}
 				}
-				flows = append(flows, fmt.Sprintf("%s %s", res.Flow, status))
+				if !j.runbookSide {
+					answered = true
+				}
+				all = append(all, j)
+			}
+			var flows, failed, unreached []string
+			for _, j := range all {
+				if j.status == "failed" && j.runbookSide && !answered {
+					// Nothing answered any flow: the runbook's host, not
+					// the release (its network, DNS, the target's TLS).
+					j.status = "unreached"
+					unreached = append(unreached, j.why)
+				} else if j.status == "failed" {
+					failed = append(failed, j.why)
+				}
+				flows = append(flows, fmt.Sprintf("%s %s", j.name, j.status))
 			}
 			r.Set(journal.KeySmokeFlows, strings.Join(flows, ", "))
 			if len(failed) > 0 {
 				return fmt.Errorf("smoke flows failed, and again on an immediate retry:\n  %s", strings.Join(failed, "\n  "))
+			}
+			if len(unreached) > 0 {
+				return inconclusive(r, fmt.Errorf("no smoke flow reached the platform (every request failed before an answer), twice:\n  %s", strings.Join(unreached, "\n  ")))
 			}
 			if len(flaky) > 0 {
 				r.Set(journal.KeySmokeFlaky, strings.Join(flaky, ", "))
@@ -88,12 +112,40 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 						checker.SetKube(s.kube)
 					}
 				}
-				ev, err := checker.Run(ctx, ch, func(line string) { r.Logf("%s", line) })
+				var ev *postdeploy.Evidence
+				runs := 0
+				run := func(ctx context.Context) error {
+					if runs++; runs > 1 {
+						r.Logf("%s failed: running it again at once", ch.Test)
+					}
+					var err error
+					ev, err = checker.Run(ctx, ch, func(line string) { r.Logf("%s", line) })
+					return err
+				}
+				var res phase4.Retried
+				if ch.Core {
+					res = phase4.Retry(ctx, run)
+				} else if err := run(ctx); err != nil {
+					res = phase4.Retried{Verdict: phase4.Broken, First: err}
+					if ctx.Err() != nil {
+						res.Verdict = phase4.Inconclusive
+					}
+				}
 				for k, v := range ev.Data {
 					r.Set(k, v)
 				}
-				if err != nil {
-					return fmt.Errorf("%s: %w", ch.Test, err)
+				switch res.Verdict {
+				case phase4.Flaky:
+					r.Set(journal.KeyCheckFlaky, ch.Test)
+					r.Logf("⚠ %s failed once and passed on an immediate retry (intermittent: Step 4.5's error rate judges it): %s", ch.Test, firstLine(res.First.Error()))
+				case phase4.Inconclusive:
+					return inconclusive(r, fmt.Errorf("%s: %w", ch.Test, res.Err()))
+				case phase4.Broken:
+					if ch.Core {
+						r.Set(journal.KeyCoreBroken, ch.Title+": "+firstLine(res.First.Error()))
+						return fmt.Errorf("%s failed, and again on an immediate retry (core functionality broken): %w", ch.Test, res.Err())
+					}
+					return fmt.Errorf("%s: %w", ch.Test, res.Err())
 				}
 				r.Resultf("%s", ev.Summary)
 				return nil
@@ -101,6 +153,23 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 		})
 	}
 	return steps
+}
+
+// inconclusive marks the step as failed on the runbook's side: no
+// verdict on the release (exit code Inconclusive), never a rollback; the
+// journal says why (journal.KeyInconclusive).
+func inconclusive(r *Record, err error) error {
+	r.Set(journal.KeyClass, exitcode.Class(exitcode.Inconclusive))
+	r.Set(journal.KeyInconclusive, firstLine(err.Error()))
+	return fmt.Errorf("INCONCLUSIVE (the runbook's side, not the release's): %w", err)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }
 
 // retryFlow runs the named smoke flow once more; nil when there is none.

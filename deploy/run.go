@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,6 +124,18 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 		}
 		if oc.Code == exitcode.OK {
 			oc.Code = exitcode.Internal
+		}
+		if oc.Code == exitcode.Inconclusive {
+			// A gate without a verdict must not hide one with a verdict:
+			// a later Phase 4 step that failed on the release's side
+			// decides the code.
+			for _, s := range oc.Steps {
+				c, ok := exitcode.FromClass(s.Data[journal.KeyClass])
+				if s.Status == journal.StatusFailed && (!ok || c != exitcode.Inconclusive) {
+					oc.Code = cmp.Or(c, s.Step.Class, exitcode.Internal)
+					break
+				}
+			}
 		}
 	default:
 		oc.Code = exitcode.OK

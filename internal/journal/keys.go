@@ -28,8 +28,18 @@ const (
 	KeyMigrationsNew      = "migrations.new"
 
 	// Phase 4 and the watch.
-	KeySmokeFlows          = "smoke.flows"
-	KeySmokeFlaky          = "smoke.flaky" // flows that failed once and passed on an immediate retry
+	KeySmokeFlows = "smoke.flows"
+	KeySmokeFlaky = "smoke.flaky" // flows that failed once and passed on an immediate retry
+	// KeyCoreBroken is set on a failed core check (phase4.Check.Core:
+	// Steps 4.3, 4.4) that failed again on an immediate retry: the rule's
+	// "core functionality broken", with the first line of why.
+	KeyCoreBroken = "core.broken"
+	// KeyCheckFlaky is set on a core check that failed once and passed on
+	// an immediate retry (intermittent: Step 4.5's error rate judges it).
+	KeyCheckFlaky = "check.flaky"
+	// KeyInconclusive is set on a Phase 4 gate that failed on the
+	// runbook's side (stopped, nothing reachable): why. Never a rollback.
+	KeyInconclusive        = "inconclusive"
 	KeyLogsQuery           = "logs.query"
 	KeySQLErrors           = "sql.errors"
 	KeySQLErrorsSample     = "sql.errors.sample"
