@@ -27,7 +27,7 @@ import (
 func healthOnly(t *testing.T, base string) *target.Target {
 	t.Helper()
 	vars := map[string]string{
-		target.VersionEnv:               "v2.0.0",
+		target.VersionEnv:              "v2.0.0",
 		"RUNBOOK_STAGING_DATABASE_URL": "postgres://granter:x@127.0.0.1:1/granter_db?sslmode=disable",
 		"RUNBOOK_STAGING_WEBHOOK_URL":  "http://127.0.0.1:1/hooks/x",
 	}
