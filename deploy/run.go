@@ -169,6 +169,22 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 		return res
 	}
 	rec := &Record{w: out, redact: st.Target.Redact}
+	if step.Changes != ChangesNothing {
+		// Journal "started" before the step acts: a run killed in the
+		// middle of it is planned by the rollback as if it happened.
+		rec.started = func(action string, data map[string]string) error {
+			data[journal.KeyVersion] = st.Version
+			data[journal.KeyChanges] = step.Changes
+			return journalAdd(o.Journal, journal.Entry{Phase: step.Phase, Step: step.ID, Action: step.Title + ": started: " + action,
+				Manual: step.Manual, Status: journal.StatusStarted, Started: res.Started.UTC(), Data: data})
+		}
+		if err := rec.Acting(step.Would); err != nil {
+			res.Status, res.Err = journal.StatusFailed, err
+			res.Data = map[string]string{journal.KeyVersion: st.Version}
+			fmt.Fprintf(out, "    ❌ not started: %v\n", err)
+			return res
+		}
+	}
 	sctx := ctx
 	if step.Timeout > 0 {
 		var cancel context.CancelFunc

@@ -265,6 +265,7 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 			sctx, cancel = context.WithTimeoutCause(ctx, t, fmt.Errorf("Step %d (%s): the step's deadline of %s passed", s.N, s.Name, t))
 			defer cancel()
 		}
+		r.started(s, strings.Join(s.What, "; "))
 		data, err = fn(sctx)
 		if err != nil && sctx.Err() != nil && !strings.Contains(err.Error(), "deadline") {
 			err = fmt.Errorf("%w (%v)", err, context.Cause(sctx))
@@ -304,6 +305,15 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 		fmt.Fprintf(r.out, "rollback: Step %d: %s done in %s\n", s.N, s.Title, res.Duration.Round(time.Millisecond))
 	}
 	return nil
+}
+
+// started journals that step s is about to act (what it will do), before
+// it does: a rollback killed in the middle of a step leaves that line, and
+// the next rollback and the report know the step may have happened.
+func (r *runner) started(s PlannedStep, what string) {
+	r.journal(journal.Entry{Phase: Phase, Step: strconv.Itoa(s.N), Action: s.Title + " (" + s.Name + "): started: " + what,
+		Manual: strings.Join(s.Manual, "; "), Status: journal.StatusStarted, Started: time.Now(),
+		Data: map[string]string{}})
 }
 
 func (r *runner) journal(e journal.Entry) {

@@ -7,6 +7,9 @@ package journal
 const (
 	KeyClass   = "class"   // the failure class (exitcode.Class) of a failed entry
 	KeyVersion = "version" // the release the entry is about
+	// KeyChanges is set on a "started" entry (StatusStarted): what the
+	// step is about to change (deploy.ChangesDatabase, "images", ...).
+	KeyChanges = "changes"
 
 	// Step 1.1 and the rollback's restore.
 	KeyBackupFile     = "backup.file"
@@ -56,4 +59,11 @@ const (
 	KeyAlertsCritical      = "alerts.critical"
 	KeyAlertsCriticalNames = "alerts.critical.names"
 	KeyMonitorWindow       = "monitor.window"
+)
+
+// Values of KeyChanges the rollback plan reads.
+const (
+	ChangesDatabase = "database"
+	ChangesImages   = "images"
+	ChangesReplicas = "replicas"
 )
