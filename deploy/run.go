@@ -31,8 +31,12 @@ type Options struct {
 	RunDir string
 	// DryRun prints the plan and touches nothing.
 	DryRun bool
-	// Confirm is the confirmation word given (CONFIRM=, --confirm=).
+	// Confirm is the confirmation word given on the command line
+	// (--confirm=, which make passes for a CONFIRM= on its command line).
 	Confirm string
+	// Ask, when not nil, lets a person at a terminal confirm by typing
+	// the environment and the version (Phrase) instead.
+	Ask Prompt
 	// Kube replaces the client built from the target's kubeconfig.
 	Kube kubernetes.Interface
 	// MigratorEnv is added to the migration commands' environment.
@@ -72,7 +76,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 	}
 	fmt.Fprintf(out, "runbook: %s %s to %s (%s), %d steps — %s\n", verb(steps), version, tgt.Env, tgt.File, len(steps), mode)
 	if !o.DryRun {
-		if err := CheckConfirm(tgt, o.Confirm, steps); err != nil {
+		if err := checkConfirm(tgt, Confirmation{Given: o.Confirm, Ask: o.Ask}, version, steps); err != nil {
 			oc.Refused, oc.Code = err, exitcode.Refused
 			journalAdd(o.Journal, journal.Entry{Phase: steps[0].Phase, Step: steps[0].ID, Action: "refused: no confirmation for " + tgt.Env,
 				Status: journal.StatusFailed, Error: err.Error(), Data: map[string]string{journal.KeyClass: exitcode.Class(exitcode.Refused), journal.KeyVersion: version}})
