@@ -44,6 +44,8 @@ const (
 	// runbook's side (stopped, nothing reachable): why. Never a rollback.
 	KeyInconclusive        = "inconclusive"
 	KeyLogsQuery           = "logs.query"
+	KeyRestarts            = "restarts"        // containers restarted in the window (Step 4.2, the watch)
+	KeyRestartsSample      = "restarts.sample" // the first: pod, container, count, reason, previous log line
 	KeySQLErrors           = "sql.errors"
 	KeySQLErrorsSample     = "sql.errors.sample"
 	KeyErrorRate           = "error_rate"
