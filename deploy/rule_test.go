@@ -148,3 +148,30 @@ func TestRunbookSideIsInconclusive(t *testing.T) {
 	oc.WriteSummary(&bytes.Buffer{}, "")
 	assert.Contains(t, oc.NextWhy, "INCONCLUSIVE")
 }
+
+// Step 4.1 when no smoke flow reaches the platform (a dial error on every
+// request, twice): the runbook's side, not five broken flows.
+func TestSmokeUnreachableIsInconclusive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	tg := healthOnly(t, "http://"+addr)
+	dir := t.TempDir()
+	j, err := journal.Open(dir, "rule-test", tg.Env, tg.Redact)
+	require.NoError(t, err)
+	steps := deploy.Select(deploy.InProcessPhase4(tg, smoke.Options{}), phase4.SmokeStep)
+	require.Len(t, steps, 1)
+	var out bytes.Buffer
+	oc := deploy.Run(context.Background(), tg, "v2.0.0", steps, deploy.Options{Out: &out, Journal: j, RunDir: dir})
+	require.NoError(t, j.Close())
+	assert.Equal(t, exitcode.Inconclusive, oc.Code, out.String())
+	entries, err := journal.Read(dir)
+	require.NoError(t, err)
+	e := entry(t, entries, phase4.SmokeStep)
+	assert.Contains(t, e.Data[journal.KeySmokeFlows], "unreached")
+	assert.NotContains(t, e.Data[journal.KeySmokeFlows], "failed")
+	d := rollback.DecideFromJournal(entries, tg.Thresholds)
+	assert.False(t, d.Rollback, d.Reason)
+	assert.NotEmpty(t, d.Inconclusive)
+}

@@ -3,6 +3,7 @@ package phase4
 import (
 	"context"
 	"errors"
+	"net"
 
 	"github.com/granter/runbook/internal/httpcheck"
 )
@@ -71,7 +72,8 @@ func Retry(ctx context.Context, run func(context.Context) error) Retried {
 // RunbookSide reports whether a check's error says nothing about the
 // release: the runbook was stopped (context canceled), or every request
 // failed before any target answered (httpcheck.UnreachableError: DNS,
-// dial, TLS). A joined error is on the runbook's side only when every part
+// dial, TLS; a net dial or DNS error from another client, such as the
+// database's). A joined error is on the runbook's side only when every part
 // is: one target that answered wrongly makes it the release's failure.
 func RunbookSide(err error) bool {
 	switch e := err.(type) {
@@ -85,8 +87,10 @@ func RunbookSide(err error) bool {
 			}
 		}
 		return len(parts) > 0
-	case *httpcheck.UnreachableError:
+	case *httpcheck.UnreachableError, *net.DNSError:
 		return true
+	case *net.OpError:
+		return e.Op == "dial" // no connection was made: a database, a listing
 	}
 	if err == context.Canceled {
 		return true
