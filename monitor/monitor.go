@@ -164,7 +164,7 @@ func (m *Monitor) Check(ctx context.Context, slot Slot) Round {
 		m.memory(ctx, r.Started),
 		m.cpu(ctx, w),
 		m.alerts(ctx),
-		m.restarts(ctx, w),
+		m.restarts(ctx, r.Started, w),
 	)
 	if !m.opts.NoSmoke {
 		r.Checks = append(r.Checks, m.smoke(ctx)...)

@@ -21,10 +21,12 @@ const MetricRestarts = "container restarts"
 // keyRestarts is its journal Data key (Step 4.2 writes the same).
 const keyRestarts = journal.KeyRestarts
 
-// restarts: no container of any service restarted in the window (kube.
-// Restarts: the pods' restart counts and last termination, and the line of
-// the previous container's log that says why it ended).
-func (m *Monitor) restarts(ctx context.Context, w time.Duration) Check {
+// restarts: no container of any service restarted in the window that ends
+// when the round started (kube.Restarts: the pods' restart counts and last
+// termination, and the line of the previous container's log that says why
+// it ended). The window starts a second early: the API keeps termination
+// times in whole seconds.
+func (m *Monitor) restarts(ctx context.Context, roundStart time.Time, w time.Duration) Check {
 	c := Check{Metric: MetricRestarts, Key: keyRestarts, Source: "kubernetes", Window: w, Value: math.NaN(),
 		Threshold: 1, ThresholdShown: "none in the window"}
 	if m.tgt.Kube == nil {
@@ -34,7 +36,7 @@ func (m *Monitor) restarts(ctx context.Context, w time.Duration) Check {
 	if err != nil {
 		return noData(c, err)
 	}
-	since := time.Now().Add(-w)
+	since := roundStart.Add(-w - time.Second)
 	var found, queries []string
 	for _, svc := range m.tgt.Services {
 		queries = append(queries, fmt.Sprintf("kubectl get pods -l app=%s (restartCount, lastState); kubectl logs --previous", svc.Name))
