@@ -107,14 +107,14 @@ smoke: $(BIN) ## Step 4.1: the five smoke flows against ENV, into RUN_DIR (smoke
 # report.md/html. It stops at the first failed gate and prints the phase, the
 # cause and the next command. Exit codes (README): 3 checklist blocker, 4
 # deploy step, 5 smoke, 6 SLO (logs, error rate), 8 refused (no CONFIRM=$(ENV)
-# outside local). DRY_RUN=1 prints the plan and touches nothing. When a
+# on make's command line outside local). DRY_RUN=1 prints the plan and touches nothing. When a
 # Phase 4 gate fails, the rollback rule (> 1% errors or a core flow broken)
 # is applied: AUTO_ROLLBACK=1 runs the rollback (exit 7 if it fails, else
 # the deployment's code), otherwise the exact `make rollback` is printed.
 deploy: $(BIN) ## Phases 1-4: checklist gate, backup, notify, drain, migrate, roll out, smoke and postdeploy gates (VERSION=, CONFIRM=<env>, DRY_RUN=1, AUTO_ROLLBACK=1)
 	@dir="$(RUN_DIR)"; case "$$dir" in /*) ;; *) dir="$$PWD/$$dir";; esac; \
 	RUNBOOK_VERSION=$(VERSION) $(BIN) deploy --version=$(VERSION) --run-dir="$$dir" \
-	  $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
+	  $(CONFIRM_FLAG) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 	  $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback) $(DEPLOY_FLAGS)
 
 postdeploy: $(BIN) ## Steps 4.2-4.5 against ENV: logs, SQL errors, health, spot checks, error rate, alerts (RUN_DIR= a deploy's run folder)
@@ -132,15 +132,19 @@ report: $(BIN) ## Go-live report of a run: SUCCESS CRITERIA with evidence, timel
 # RUN (or RUN_DIR when given on the command line or in the environment, as
 # CI does) names the run folder; the binary writes its exit code to
 # <run folder>/exitcode, since make's own is always 2.
+# --confirm only for a CONFIRM= given on make's own command line: exported in
+# a shell, CONFIRM would confirm every later command, so the runbook refuses
+# it (exit 8) and says how to confirm (README "Confirmation").
+CONFIRM_FLAG = $(if $(filter command line,$(origin CONFIRM)),--confirm=$(CONFIRM))
 RUN_GIVEN = $(or $(RUN),$(if $(filter command line environment,$(origin RUN_DIR)),$(RUN_DIR)))
 # The rollback undoes the deployment run recorded in RUN (default: the
 # newest runs/*-$(ENV) whose journal records Step 1.1, the backup, done;
 # never a preflight folder; the choice is printed with why). Outside local it
-# needs CONFIRM=$(ENV). DRY_RUN=1 prints the plan and every manual command,
+# needs CONFIRM=$(ENV) on make's command line. DRY_RUN=1 prints the plan and every manual command,
 # changing nothing. Exit 8: refused (no verified backup, no confirmation);
 # 7: a step failed (the output says which and how to finish by hand).
 rollback: $(BIN) ## ROLLBACK PROCEDURE: restore the previous images and the database from the verified backup, verify, smoke (RUN=..., CONFIRM=<env>, DRY_RUN=1, SKIP_DATABASE=1)
-	$(BIN) rollback $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
+	$(BIN) rollback $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(CONFIRM_FLAG) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
 	  $(if $(filter 1 true yes,$(SKIP_DATABASE)),--skip-database)
 
 # The watch journals into RUN (default: the newest deployment run of
@@ -150,7 +154,7 @@ rollback: $(BIN) ## ROLLBACK PROCEDURE: restore the previous images and the data
 # (> 1% errors or a core flow broken); otherwise the exact command is
 # printed. Exit 6: a round failed; 7: the automatic rollback failed.
 monitor: $(BIN) ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDULE=, COMPRESS=, TRAFFIC=, AUTO_ROLLBACK=1, RUN=)
-	$(BIN) monitor $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(if $(CONFIRM),--confirm=$(CONFIRM)) $(if $(SCHEDULE),--schedule="$(SCHEDULE)") \
+	$(BIN) monitor $(if $(RUN_GIVEN),--run-dir=$(RUN_GIVEN)) $(CONFIRM_FLAG) $(if $(SCHEDULE),--schedule="$(SCHEDULE)") \
 	  $(if $(COMPRESS),--compress=$(COMPRESS)) $(if $(TRAFFIC),--traffic=$(TRAFFIC)) $(if $(filter 1 true yes,$(AUTO_ROLLBACK)),--auto-rollback)
 
 # make local-drill: make local with the broken v2.0.1 (5% of requests

@@ -1,31 +1,27 @@
 package deploy
 
 import (
-	"fmt"
 	"strings"
 
-	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/confirm"
 	"github.com/granter/runbook/internal/target"
 )
 
-// refusal is the reason a run that needs the target's confirmation word
-// was refused.
-func refusal(env, word, given string, steps []string) error {
-	g := "no confirmation was given"
-	if given != "" {
-		g = fmt.Sprintf("--confirm=%s does not match", given)
-	}
-	return exitcode.Refuse("", fmt.Sprintf("%s would change %s and %s; nothing was touched. Run again with CONFIRM=%s (or --confirm=%s), or with --dry-run to see the plan",
-		strings.Join(steps, ", "), env, g, word, word))
-}
+// Prompt lets a person at a terminal confirm (confirm.Prompt).
+type Prompt = confirm.Prompt
+
+// Confirmation is how a change was confirmed (confirm.Confirmation).
+type Confirmation = confirm.Confirmation
 
 // CheckConfirm refuses steps that change a target that has a confirmation
 // word unless given is that word (an *exitcode.Refusal, exit code 8). Dry
-// runs need no confirmation.
+// runs need no confirmation. It is Confirmation{Given: given}.Check
+// without a prompt.
 func CheckConfirm(tgt *target.Target, given string, steps []Step) error {
-	if tgt.Confirm == "" || given == tgt.Confirm {
-		return nil
-	}
+	return checkConfirm(tgt, Confirmation{Given: given}, "", steps)
+}
+
+func checkConfirm(tgt *target.Target, c Confirmation, version string, steps []Step) error {
 	var need []string
 	for _, s := range steps {
 		if s.Changes != ChangesNothing {
@@ -35,5 +31,5 @@ func CheckConfirm(tgt *target.Target, given string, steps []Step) error {
 	if len(need) == 0 {
 		return nil
 	}
-	return refusal(tgt.Env, tgt.Confirm, given, need)
+	return c.Check(tgt, version, strings.Join(need, ", "))
 }

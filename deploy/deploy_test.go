@@ -126,14 +126,26 @@ func TestDeployV190ToV200(t *testing.T) {
 			want = append(want, string(s.Phase)+"/"+s.ID+"/ok")
 		}
 		assert.Equal(t, want, stepIDs(res.events))
+		started := map[string]bool{}
 		for _, e := range res.events {
+			if e.Status == journal.StatusStarted {
+				started[string(e.Phase)+"/"+e.Step] = true
+				continue
+			}
 			assert.Positive(t, e.Duration, "%s %s has no duration", e.Step, e.Action)
 			assert.False(t, e.Started.IsZero(), "%s has no start", e.Step)
 		}
+		for _, s := range deploy.Plan(tgt, granter.V2, deploy.Gates{Preflight: passingPreflight}) {
+			if s.Changes != deploy.ChangesNothing {
+				assert.True(t, started[string(s.Phase)+"/"+s.ID], "%s changes %s but journaled no \"started\" entry before acting", s.Label(), s.Changes)
+			}
+		}
+		// byStep reads the entries that ended a step ("started" entries,
+		// which carry the same keys before the step acts, are left out).
 		byStep := func(phase journal.Phase, step, key string) []string {
 			var out []string
 			for _, e := range res.events {
-				if e.Phase == phase && e.Step == step && e.Data[key] != "" {
+				if e.Phase == phase && e.Step == step && e.Data[key] != "" && e.Status != journal.StatusStarted {
 					out = append(out, e.Data[key])
 				}
 			}

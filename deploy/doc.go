@@ -21,8 +21,10 @@
 // duration is compared with the runbook's window.
 //
 // Safety: a target with a confirmation word (staging, prod) refuses every
-// step that changes it unless the caller passes that word (CONFIRM=prod or
-// --confirm=prod); the refusal happens before anything is touched. DryRun
+// step that changes it unless the caller passes that word from the command
+// line (CONFIRM=prod on make's command line, or --confirm=prod) or a person
+// types the environment and version at a terminal (internal/confirm);
+// CONFIRM only exported in the shell is refused, before anything is touched. DryRun
 // prints the whole plan with the manual commands and touches nothing: no
 // request, no connection, not even to read.
 //

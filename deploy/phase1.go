@@ -236,6 +236,9 @@ func drainStep(tgt *target.Target) Step {
 				r.Set("pods.before", fmt.Sprint(len(pods.Items)))
 				r.Logf("%s: %d replicas, %d pods (%s); recorded in the journal: the runbook never scales it back, Step 3.1 will restore %d",
 					d, before, len(pods.Items), strings.Join(ips, ", "), before)
+				if err := r.Acting(fmt.Sprintf("scale %s from %d replicas to 0", d, before)); err != nil {
+					return err
+				}
 				start := time.Now()
 				if err := kube.Scale(ctx, cs, ns, d, 0); err != nil {
 					return err

@@ -72,6 +72,9 @@ func migrateStep(tgt *target.Target) Step {
 			r.Set("migrations.before", strings.Join(before, ","))
 			r.Set(journal.KeyMigrationsExpected, strings.Join(mc.Expected, ","))
 			r.Logf("%d migrations recorded in the migrations table; pending of the expected: %s", len(before), orDefault(strings.Join(pending, ", "), "none"))
+			if err := r.Acting(fmt.Sprintf("run %s (pending: %s)", strings.Join(mc.Command, " "), orDefault(strings.Join(pending, ", "), "none"))); err != nil {
+				return err
+			}
 			start := time.Now()
 			out, completed, runErr := s.runMigrator(ctx, r, mc.Command)
 			after, aerr := appliedMigrations(ctx, s.Target)

@@ -103,6 +103,9 @@ func setImageStep(tgt *target.Target, svc target.Service, version, id string) St
 					r.Logf("runbook gap: Step 1.3 scaled %s to 0 and Phase 3 never scales it back; restoring the %d replicas recorded before the drain, with the new image (one update: one rollout)", svc.Name, n)
 				}
 			}
+			if err := r.Acting(fmt.Sprintf("set image %s=%s (was %s)", svc.Name, want, orDefault(images[svc.Name], "(none)"))); err != nil {
+				return err
+			}
 			if restore > 0 {
 				err = setImageAndScale(ctx, cs, ns, svc.Name, svc.Name, want, restore)
 			} else {

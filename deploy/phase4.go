@@ -11,6 +11,7 @@ import (
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/phase4"
+	"github.com/granter/runbook/internal/retry"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/postdeploy"
 	"github.com/granter/runbook/smoke"
@@ -35,12 +36,18 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 				// Interrupted or out of time: no flow reached a verdict of
 				// its own, so none is journaled as broken (the rollback
 				// rule must not read the runbook's side as the release's).
-				return fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx))
+				return inconclusive(r, fmt.Errorf("the smoke flows did not finish: %w", context.Cause(ctx)))
 			}
 			if err := s.smokeEvidence("smoke", results...); err != nil {
 				return err
 			}
-			var flows, failed, flaky []string
+			type judged struct {
+				name, status, why string
+				runbookSide       bool
+			}
+			var all []judged
+			answered := false // some flow passed, or failed on an answer from the platform
+			var flaky []string
 			for _, res := range results {
 				for _, st := range res.Steps {
 					switch st.Status {
@@ -50,15 +57,15 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 						r.Logf("%s/%s: %v", res.Flow, st.Name, st.Err)
 					}
 				}
-				status := "passed"
+				j := judged{name: res.Flow, status: "passed"}
 				if res.Failed() {
 					// Failing twice is broken; passing on an immediate retry
 					// is intermittent, which Step 4.5's error rate judges.
 					r.Logf("%s failed: running it again at once (%v)", res.Flow, res.Err())
-					status = "flaky"
+					j.status = "flaky"
 					again := retryFlow(ctx, s.Target, o, res.Flow)
 					if ctx.Err() != nil {
-						return fmt.Errorf("the smoke flows did not finish (retrying %s): %w", res.Flow, context.Cause(ctx))
+						return inconclusive(r, fmt.Errorf("the smoke flows did not finish (retrying %s): %w", res.Flow, context.Cause(ctx)))
 					}
 					if again != nil {
 						if err := s.smokeEvidence("smoke.retry", *again); err != nil {
@@ -66,21 +73,39 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 						}
 					}
 					if again == nil || again.Failed() {
-						status = "failed"
-						why := res.Err().Error()
+						j.status, j.why = "failed", res.Err().Error()
+						j.runbookSide = retry.RunbookSide(res.Err())
 						if again != nil {
-							why += "\n  and on the retry: " + again.Err().Error()
+							j.why += "\n  and on the retry: " + again.Err().Error()
+							j.runbookSide = j.runbookSide && retry.RunbookSide(again.Err())
 						}
-						failed = append(failed, why)
 					} else {
 						flaky = append(flaky, res.Flow)
 					}
 				}
-				flows = append(flows, fmt.Sprintf("%s %s", res.Flow, status))
+				if !j.runbookSide {
+					answered = true
+				}
+				all = append(all, j)
+			}
+			var flows, failed, unreached []string
+			for _, j := range all {
+				if j.status == "failed" && j.runbookSide && !answered {
+					// Nothing answered any flow: the runbook's host, not
+					// the release (its network, DNS, the target's TLS).
+					j.status = "unreached"
+					unreached = append(unreached, j.why)
+				} else if j.status == "failed" {
+					failed = append(failed, j.why)
+				}
+				flows = append(flows, fmt.Sprintf("%s %s", j.name, j.status))
 			}
 			r.Set(journal.KeySmokeFlows, strings.Join(flows, ", "))
 			if len(failed) > 0 {
 				return fmt.Errorf("smoke flows failed, and again on an immediate retry:\n  %s", strings.Join(failed, "\n  "))
+			}
+			if len(unreached) > 0 {
+				return inconclusive(r, fmt.Errorf("no smoke flow reached the platform (every request failed before an answer), twice:\n  %s", strings.Join(unreached, "\n  ")))
 			}
 			if len(flaky) > 0 {
 				r.Set(journal.KeySmokeFlaky, strings.Join(flaky, ", "))
@@ -103,15 +128,45 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 					}
 				}
 				began := time.Now()
-				ev, err := checker.Run(ctx, ch, func(line string) { r.Logf("%s", line) })
-				if eerr := s.checkEvidence(ch, ev, err, time.Since(began)); eerr != nil {
-					return errors.Join(err, eerr)
+				var ev *postdeploy.Evidence
+				runs := 0
+				run := func(ctx context.Context) error {
+					if runs++; runs > 1 {
+						r.Logf("%s failed: running it again at once", ch.Test)
+					}
+					var err error
+					ev, err = checker.Run(ctx, ch, func(line string) { r.Logf("%s", line) })
+					return err
+				}
+				var res retry.Retried
+				if ch.Core {
+					res = retry.Once(ctx, run)
+				} else if err := run(ctx); err != nil {
+					res = retry.Retried{Verdict: retry.Broken, First: err}
+					if ctx.Err() != nil {
+						res.Verdict = retry.Inconclusive
+					}
+				}
+				// The evidence file holds the check's verdict once retried
+				// (a flaky check passed; the journal says it was flaky).
+				if eerr := s.checkEvidence(ch, ev, res.Err(), time.Since(began)); eerr != nil {
+					return errors.Join(res.Err(), eerr)
 				}
 				for k, v := range ev.Data {
 					r.Set(k, v)
 				}
-				if err != nil {
-					return fmt.Errorf("%s: %w", ch.Test, err)
+				switch res.Verdict {
+				case retry.Flaky:
+					r.Set(journal.KeyCheckFlaky, ch.Test)
+					r.Logf("⚠ %s failed once and passed on an immediate retry (intermittent: Step 4.5's error rate judges it): %s", ch.Test, firstLine(res.First.Error()))
+				case retry.Inconclusive:
+					return inconclusive(r, fmt.Errorf("%s: %w", ch.Test, res.Err()))
+				case retry.Broken:
+					if ch.Core {
+						r.Set(journal.KeyCoreBroken, ch.Title+": "+firstLine(res.First.Error()))
+						return fmt.Errorf("%s failed, and again on an immediate retry (core functionality broken): %w", ch.Test, res.Err())
+					}
+					return fmt.Errorf("%s: %w", ch.Test, res.Err())
 				}
 				r.Resultf("%s", ev.Summary)
 				return nil
@@ -119,6 +174,23 @@ func InProcessPhase4(tgt *target.Target, o smoke.Options) []Step {
 		})
 	}
 	return steps
+}
+
+// inconclusive marks the step as failed on the runbook's side: no
+// verdict on the release (exit code Inconclusive), never a rollback; the
+// journal says why (journal.KeyInconclusive).
+func inconclusive(r *Record, err error) error {
+	r.Set(journal.KeyClass, exitcode.Class(exitcode.Inconclusive))
+	r.Set(journal.KeyInconclusive, firstLine(err.Error()))
+	return fmt.Errorf("INCONCLUSIVE (the runbook's side, not the release's): %w", err)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }
 
 // retryFlow runs the named smoke flow once more; nil when there is none.

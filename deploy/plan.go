@@ -10,12 +10,13 @@ import (
 	"github.com/granter/runbook/internal/target"
 )
 
-// What a step changes on the target, for the next command after a failure.
+// What a step changes on the target, for the next command after a failure
+// and for the rollback plan (a "started" entry's journal.KeyChanges).
 const (
 	ChangesNothing  = ""
-	ChangesDatabase = "database"
-	ChangesImages   = "images"
-	ChangesReplicas = "replicas"
+	ChangesDatabase = journal.ChangesDatabase
+	ChangesImages   = journal.ChangesImages
+	ChangesReplicas = journal.ChangesReplicas
 	ChangesChannel  = "team channel"
 )
 

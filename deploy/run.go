@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,8 +31,12 @@ type Options struct {
 	RunDir string
 	// DryRun prints the plan and touches nothing.
 	DryRun bool
-	// Confirm is the confirmation word given (CONFIRM=, --confirm=).
+	// Confirm is the confirmation word given on the command line
+	// (--confirm=, which make passes for a CONFIRM= on its command line).
 	Confirm string
+	// Ask, when not nil, lets a person at a terminal confirm by typing
+	// the environment and the version (Phrase) instead.
+	Ask Prompt
 	// Kube replaces the client built from the target's kubeconfig.
 	Kube kubernetes.Interface
 	// MigratorEnv is added to the migration commands' environment.
@@ -71,7 +76,7 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 	}
 	fmt.Fprintf(out, "runbook: %s %s to %s (%s), %d steps — %s\n", verb(steps), version, tgt.Env, tgt.File, len(steps), mode)
 	if !o.DryRun {
-		if err := CheckConfirm(tgt, o.Confirm, steps); err != nil {
+		if err := checkConfirm(tgt, Confirmation{Given: o.Confirm, Ask: o.Ask}, version, steps); err != nil {
 			oc.Refused, oc.Code = err, exitcode.Refused
 			journalAdd(o.Journal, journal.Entry{Phase: steps[0].Phase, Step: steps[0].ID, Action: "refused: no confirmation for " + tgt.Env,
 				Status: journal.StatusFailed, Error: err.Error(), Data: map[string]string{journal.KeyClass: exitcode.Class(exitcode.Refused), journal.KeyVersion: version}})
@@ -124,6 +129,18 @@ func Run(ctx context.Context, tgt *target.Target, version string, steps []Step, 
 		if oc.Code == exitcode.OK {
 			oc.Code = exitcode.Internal
 		}
+		if oc.Code == exitcode.Inconclusive {
+			// A gate without a verdict must not hide one with a verdict:
+			// a later Phase 4 step that failed on the release's side
+			// decides the code.
+			for _, s := range oc.Steps {
+				c, ok := exitcode.FromClass(s.Data[journal.KeyClass])
+				if s.Status == journal.StatusFailed && (!ok || c != exitcode.Inconclusive) {
+					oc.Code = cmp.Or(c, s.Step.Class, exitcode.Internal)
+					break
+				}
+			}
+		}
 	default:
 		oc.Code = exitcode.OK
 	}
@@ -156,6 +173,22 @@ func runStep(ctx context.Context, st *State, step Step, o Options, out io.Writer
 		return res
 	}
 	rec := &Record{w: out, redact: st.Target.Redact}
+	if step.Changes != ChangesNothing {
+		// Journal "started" before the step acts: a run killed in the
+		// middle of it is planned by the rollback as if it happened.
+		rec.started = func(action string, data map[string]string) error {
+			data[journal.KeyVersion] = st.Version
+			data[journal.KeyChanges] = step.Changes
+			return journalAdd(o.Journal, journal.Entry{Phase: step.Phase, Step: step.ID, Action: step.Title + ": started: " + action,
+				Manual: step.Manual, Status: journal.StatusStarted, Started: res.Started.UTC(), Data: data})
+		}
+		if err := rec.Acting(step.Would); err != nil {
+			res.Status, res.Err = journal.StatusFailed, err
+			res.Data = map[string]string{journal.KeyVersion: st.Version}
+			fmt.Fprintf(out, "    ❌ not started: %v\n", err)
+			return res
+		}
+	}
 	sctx := ctx
 	if step.Timeout > 0 {
 		var cancel context.CancelFunc

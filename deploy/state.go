@@ -66,6 +66,31 @@ type Record struct {
 	mu     sync.Mutex
 	data   map[string]string
 	result string
+	// started journals a "started" entry with the data so far (nil: no
+	// journal).
+	started func(action string, data map[string]string) error
+}
+
+// Acting journals, before the step changes something, a "started" entry
+// with what the step recorded so far (the image or the replica count it
+// found): a run killed after this line is planned by the rollback as if
+// the change happened. action says what is about to change. The error is
+// the journal's: a change that cannot be journaled first must not be made.
+func (r *Record) Acting(action string) error {
+	r.mu.Lock()
+	data := make(map[string]string, len(r.data))
+	for k, v := range r.data {
+		data[k] = v
+	}
+	fn := r.started
+	r.mu.Unlock()
+	if fn == nil {
+		return nil
+	}
+	if err := fn(action, data); err != nil {
+		return fmt.Errorf("journaling %q before acting: %w", action, err)
+	}
+	return nil
 }
 
 // Set records one journal Data key.

@@ -154,6 +154,9 @@ func next(oc *Outcome) (string, string) {
 		return monitor, "Phase 4 passed: the MONITORING PHASE (15:00, 4 hours) is next"
 	case oc.Failed == nil:
 		return "", ""
+	case oc.Code == exitcode.Inconclusive:
+		return rollback, "INCONCLUSIVE: a Phase 4 gate failed on the runbook's own side (" + firstLine(oc.Failed.Err.Error()) +
+			"), which says nothing about the release and never triggers a rollback: a person decides. Check the runbook's host and its network and run the gates again, or, if the release is at fault, roll back with this command"
 	case dbOrImages:
 		return rollback, "the run already changed " + strings.Join(what, " and ") + " (\"changed\" above): the runbook's way back is the ROLLBACK PROCEDURE; it restores the backup of Step 1.1 and the images recorded in the journal"
 	case drainedOnly:

@@ -7,9 +7,11 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
@@ -66,6 +68,9 @@ type Monitor struct {
 	started   time.Time
 	stmtPrev  map[stmtKey]stmtStat
 	cpuLimits map[string]float64
+	kubeOnce  sync.Once
+	cs        kubernetes.Interface
+	csErr     error
 }
 
 // New prepares a watch of tgt. It fails only on settings that make every
@@ -163,6 +168,7 @@ func (m *Monitor) Check(ctx context.Context, slot Slot) Round {
 		m.memory(ctx, r.Started),
 		m.cpu(ctx, w),
 		m.alerts(ctx),
+		m.restarts(ctx, r.Started, w),
 	)
 	if !m.opts.NoSmoke {
 		r.Checks = append(r.Checks, m.smoke(ctx)...)
@@ -414,6 +420,8 @@ func journalData(c Check) map[string]string {
 	case keyCPU, keyMemory:
 		d[c.Key], d[c.Key+".threshold"] = val(percent), percent(c.Threshold)
 	case keyConnections:
+		d[c.Key], d[c.Key+".threshold"] = val(func(v float64) string { return strconv.Itoa(int(v)) }), strconv.Itoa(int(c.Threshold))
+	case keyRestarts:
 		d[c.Key], d[c.Key+".threshold"] = val(func(v float64) string { return strconv.Itoa(int(v)) }), strconv.Itoa(int(c.Threshold))
 	case keyAlerts:
 		d[c.Key] = val(func(v float64) string { return strconv.Itoa(int(v)) })

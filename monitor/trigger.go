@@ -17,6 +17,10 @@ type Decision struct {
 	// Reason says which half of the rule fired, with the value and the
 	// threshold, or why it did not.
 	Reason string
+	// Inconclusive lists the gates that failed on the runbook's own side
+	// (journal.KeyInconclusive: interrupted, nothing reachable): they
+	// never trigger a rollback; when nothing else does, a person decides.
+	Inconclusive []string
 }
 
 // Decide applies the rule to the evidence: the error-rate half fires only

@@ -199,7 +199,7 @@ func TestWatchHealthyPasses(t *testing.T) {
 		assert.True(t, c.Passed(), "%s", c)
 	}
 	for _, m := range []string{monitor.MetricErrorRate, monitor.MetricP95, monitor.MetricDBQuery, monitor.MetricConnections,
-		monitor.MetricMemory, monitor.MetricCPU, monitor.MetricAlerts, monitor.MetricLogins, monitor.MetricSearch} {
+		monitor.MetricMemory, monitor.MetricCPU, monitor.MetricAlerts, monitor.MetricLogins, monitor.MetricSearch, monitor.MetricRestarts} {
 		assert.Contains(t, seen, m, "every key metric is checked")
 	}
 	assert.Contains(t, seen[monitor.MetricDBQuery].Source, "pg_stat_statements", "the extension is loaded: it is used")
@@ -211,7 +211,7 @@ func TestWatchHealthyPasses(t *testing.T) {
 	for _, e := range entries[:5] {
 		assert.Equal(t, journal.Monitor, e.Phase)
 		assert.Equal(t, journal.StatusOK, e.Status)
-		for _, k := range []string{"error_rate", "error_rate.threshold", "error_rate.query", "p95", "p95.threshold", "db.query", "cpu", "connections", "memory.growth", "smoke.auth", "smoke.search"} {
+		for _, k := range []string{"error_rate", "error_rate.threshold", "error_rate.query", "p95", "p95.threshold", "db.query", "cpu", "connections", "memory.growth", "smoke.auth", "smoke.search", "restarts"} {
 			assert.NotEmpty(t, e.Data[k], "round %s: %s", e.Step, k)
 		}
 	}
@@ -264,4 +264,41 @@ func TestWatchFailsWithinOneRound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A container that panics and restarts during the watch is a finding of
+// the next round, naming the pod and the panic from its previous log. It
+// calls for a look, not for the rollback rule.
+func TestWatchFindsARestart(t *testing.T) {
+	withTraffic(t, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var pod string
+	res, err := monitor.Watch(ctx, tgt, monitor.Options{Schedule: monitor.MustParseSchedule("10s x3"), Out: &testWriter{t: t},
+		NoSmoke: true,
+		OnRound: func(r monitor.Round) {
+			if r.N == 1 && r.Passed() {
+				var err error
+				pod, err = env.PanicRestart(ctx, target.BackendCore)
+				require.NoError(t, err)
+			}
+		}})
+	t.Cleanup(func() {
+		if pod != "" {
+			cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer ccancel()
+			require.NoError(t, env.Cluster.ClearRestarts(cctx, env.Namespace, pod))
+		}
+	})
+	require.NotEmpty(t, pod, "round 1 (before the restart) must pass: %v", err)
+	require.Error(t, err)
+	require.NotNil(t, res.Failed)
+	assert.Equal(t, 2, res.Failed.N, "the first round after the restart fails")
+	c := failing(res.Failed, monitor.MetricRestarts)
+	require.NotNil(t, c, "the restart must be among the findings: %v", err)
+	assert.Equal(t, monitor.Breach, c.Status)
+	for _, want := range []string{monitor.MetricRestarts, "pod " + pod, "restarted 1 time", localenv.PanicLine} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.False(t, res.Decision.Rollback, "a restart alone is not the runbook's rollback trigger: %s", res.Decision.Reason)
 }

@@ -83,8 +83,11 @@ func (c *Checker) logsQuery(win time.Duration) string {
 }
 
 // logs is Step 4.2: no ERROR-level line (kube.IsErrorLine) in any
-// service's logs since the end of Phase 3, except the allowlisted ones. A
-// service with no line at all fails: a scan of nothing proves nothing.
+// service's logs since the end of Phase 3, except the allowlisted ones,
+// and no container restart in that window (kube.Restarts: the restart
+// count and the previous container's log, which the current log no
+// longer holds: a v2 pod that panicked and restarted fails here, quoted).
+// A service with no line at all fails: a scan of nothing proves nothing.
 func (c *Checker) logs(ctx context.Context, ev *Evidence) error {
 	logs, win, at, err := c.readLogs(ctx)
 	if err != nil {
@@ -111,16 +114,54 @@ func (c *Checker) logs(ctx context.Context, ev *Evidence) error {
 		}
 	}
 	ev.Set("log.errors", fmt.Sprint(total))
+	restarts, err := c.restarts(ctx, at.Add(-win))
+	if err != nil {
+		return fmt.Errorf("reading the restart counts: %w", err)
+	}
+	ev.Set(journal.KeyRestarts, fmt.Sprint(len(restarts)))
+	if len(restarts) > 0 {
+		ev.Set(journal.KeyRestartsSample, restarts[0])
+	}
+	var why []string
 	if total > 0 {
-		return fmt.Errorf("%d ERROR-level log lines %s, none allowlisted (kube.logAllowlist), expected none:\n  %s",
-			total, sinceText(at, win), strings.Join(firstN(found, ShownLines), "\n  "))
+		why = append(why, fmt.Sprintf("%d ERROR-level log lines %s, none allowlisted (kube.logAllowlist), expected none:\n  %s",
+			total, sinceText(at, win), strings.Join(firstN(found, ShownLines), "\n  ")))
+	}
+	if len(restarts) > 0 {
+		why = append(why, fmt.Sprintf("%d container restart(s) %s, expected none (a restarted container's log is gone from the current one; its previous log is quoted):\n  %s",
+			len(restarts), sinceText(at, win), strings.Join(firstN(restarts, ShownLines), "\n  ")))
+	}
+	if len(why) > 0 {
+		return errors.New(strings.Join(why, "\n"))
 	}
 	if len(silent) > 0 {
 		return fmt.Errorf("no log line at all from %s %s: a scan of nothing proves nothing (is logging operational? are the pods running?)",
 			strings.Join(silent, ", "), sinceText(at, win))
 	}
-	ev.Summarize("no ERROR line in the logs of %d services %s", len(c.Target.Services), sinceText(at, win))
+	ev.Summarize("no ERROR line and no container restart in the logs of %d services %s", len(c.Target.Services), sinceText(at, win))
 	return nil
+}
+
+// restarts are the services' containers that restarted since since, each
+// as one line: service, pod, container, restart count, last termination
+// reason, and the line of the previous container's log that says why.
+func (c *Checker) restarts(ctx context.Context, since time.Time) ([]string, error) {
+	cs, err := c.kube()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	var errs []error
+	for _, svc := range c.Target.Services {
+		rs, err := kube.Restarts(ctx, cs, c.Target.Kube.Namespace, "app="+svc.Name, since)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, r := range rs {
+			out = append(out, svc.Name+": "+r.String())
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 var sqlPlain = regexp.MustCompile(`(?i)\bsql ?error\b|\bSQLSTATE\b|\bsyntax error at or near\b|\brelation "[^"]*" does not exist|\bcolumn "[^"]*" does not exist|\bduplicate key value violates\b|\bviolates (foreign key|not-null|check) constraint\b|\bdeadlock detected\b`)

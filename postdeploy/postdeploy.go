@@ -163,10 +163,21 @@ func (c *Checker) Run(ctx context.Context, ch Check, show func(string)) (*Eviden
 	}
 	ev.Summary = c.Target.Redact(ev.Summary)
 	if err != nil {
-		return ev, fmt.Errorf("%s", c.Target.Redact(err.Error()))
+		return ev, &redacted{msg: c.Target.Redact(err.Error()), err: err}
 	}
 	return ev, nil
 }
+
+// redacted is a check's error as printed (secrets removed) that still
+// unwraps to what caused it, so retry.RunbookSide can tell an
+// unreachable target from a wrong answer.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
 
 func (c *Checker) kube() (kubernetes.Interface, error) {
 	c.mu.Lock()

@@ -28,8 +28,10 @@
 //     carry the same sha256 and a successful verification (pgbackup.Verify:
 //     restored and compared table by table), and the file must still hash
 //     to that sha256; an unverified or altered backup is never restored;
-//   - a target with a confirm word (staging, prod) needs it: CONFIRM=prod or
-//     --confirm=prod. The local platform needs none;
+//   - a target with a confirm word (staging, prod) needs it on the command
+//     line (CONFIRM=prod on make's command line, or --confirm=prod), or
+//     "prod v2.0.0" typed at a terminal (internal/confirm); CONFIRM only
+//     exported in the shell is refused. The local platform needs none;
 //   - a dry run (DryRun, Options.DryRun) only prints the plan: no journal
 //     entry, no message, nothing scaled.
 //

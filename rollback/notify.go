@@ -19,6 +19,7 @@ func (r *runner) message(ctx context.Context, s PlannedStep, text string) {
 	case r.team == nil:
 		res.Status, err = journal.StatusSkipped, errors.New("the target has no team channel (webhook)")
 	default:
+		r.started(s, "send "+strconv.Quote(text))
 		mctx, cancel := context.WithTimeout(ctx, NotifyTimeout)
 		err = r.team.Send(mctx, text)
 		cancel()

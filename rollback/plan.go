@@ -130,6 +130,7 @@ func plan(ctx context.Context, tgt *target.Target, runDir string, strict bool) (
 		return nil, err
 	}
 	p.versions(tgt, deployEntries)
+	p.noteInterrupted(deployEntries)
 	if strict && !migrated(deployEntries) {
 		p.Notes = append(p.Notes, "the journal records no migration (Phase 2 did not start): the database schema was not changed by this run; the restore (Step 3, \"If Needed\") may be unnecessary: --skip-database (SKIP_DATABASE=1) keeps the database as it is")
 	}

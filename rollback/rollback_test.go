@@ -81,12 +81,20 @@ func TestRollback(t *testing.T) {
 		entries, err := journal.Read(d.runDir)
 		require.NoError(t, err)
 		steps := map[string]string{}
+		started := map[string]bool{}
 		for _, e := range entries {
 			if e.Phase == rollback.Phase {
+				if e.Status == journal.StatusStarted {
+					assert.Empty(t, steps[e.Step], "Step %s journaled started after it ended", e.Step)
+					started[e.Step] = true
+				}
 				steps[e.Step] = e.Status
 			}
 		}
 		assert.Equal(t, map[string]string{"1": "ok", "2": "ok", "3": "ok", "4": "ok", "5": "ok", "6": "ok", "7": "ok"}, steps)
+		for _, n := range []string{"1", "2", "3", "4", "5", "6", "7"} {
+			assert.True(t, started[n], "rollback Step %s journaled no \"started\" entry before acting", n)
+		}
 		for _, s := range res.Steps {
 			assert.Positive(t, s.Duration, "step %d %s", s.N, s.Name)
 			t.Logf("Step %d %-10s %s", s.N, s.Name, s.Duration.Round(time.Millisecond))

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/granter/runbook/internal/confirm"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/journal"
@@ -43,9 +44,13 @@ type Options struct {
 	// Journal, when the caller already has RunDir's journal open (the
 	// deploy CLI with AUTO_ROLLBACK), is used instead of opening it again.
 	Journal *journal.Journal
-	// Confirm is the word given with CONFIRM=<word> or --confirm=<word>;
-	// it must equal the target's confirm setting when it has one.
+	// Confirm is the word given on the command line (--confirm=<word>,
+	// which make passes for a CONFIRM=<word> on its command line); it must
+	// equal the target's confirm setting when it has one.
 	Confirm string
+	// Ask, when not nil, lets a person at a terminal confirm by typing the
+	// environment and the version rolled back ("prod v2.0.0").
+	Ask confirm.Prompt
 	// DryRun prints the plan with the manual command of every step and
 	// changes nothing (no journal entry, no message).
 	DryRun bool
@@ -100,17 +105,15 @@ func (r Result) Step(name string) (StepResult, bool) {
 }
 
 // Confirmed says why a destructive step may not run on tgt with the word
-// given: nil when the target needs no confirmation or word matches.
+// given on the command line: nil when the target needs no confirmation or
+// word matches. CONFIRM exported in the environment is not enough
+// (confirm.Env).
 func Confirmed(tgt *target.Target, word string) error {
-	if tgt.Confirm == "" || word == tgt.Confirm {
-		return nil
-	}
-	given := "none was given"
-	if word != "" {
-		given = fmt.Sprintf("%q was given", word)
-	}
-	return refuse("rolling back %s replaces its database and its images: confirm with CONFIRM=%s (make) or --confirm=%s (runbook rollback); %s",
-		tgt.Env, tgt.Confirm, tgt.Confirm, given)
+	return confirmed(tgt, confirm.Confirmation{Given: word}, "")
+}
+
+func confirmed(tgt *target.Target, c confirm.Confirmation, version string) error {
+	return c.Check(tgt, version, "rolling back "+tgt.Env+" (replacing its database and its images)")
 }
 
 // DryRun is the rollback as a plan only, for checklist item 6 ("Rollback
@@ -154,7 +157,7 @@ func Run(ctx context.Context, tgt *target.Target, opts Options) (Result, error) 
 		fmt.Fprintln(out, "rollback: dry run: nothing was changed")
 		return Result{Plan: p}, nil
 	}
-	if err := Confirmed(tgt, opts.Confirm); err != nil {
+	if err := confirmed(tgt, confirm.Confirmation{Given: opts.Confirm, Ask: opts.Ask}, p.From); err != nil {
 		fmt.Fprintf(out, "%v\n", err)
 		return Result{Plan: p}, err
 	}
@@ -265,6 +268,7 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 			sctx, cancel = context.WithTimeoutCause(ctx, t, fmt.Errorf("Step %d (%s): the step's deadline of %s passed", s.N, s.Name, t))
 			defer cancel()
 		}
+		r.started(s, strings.Join(s.What, "; "))
 		data, err = fn(sctx)
 		if err != nil && sctx.Err() != nil && !strings.Contains(err.Error(), "deadline") {
 			err = fmt.Errorf("%w (%v)", err, context.Cause(sctx))
@@ -304,6 +308,15 @@ func (r *runner) step(ctx context.Context, s PlannedStep, fn stepFunc) error {
 		fmt.Fprintf(r.out, "rollback: Step %d: %s done in %s\n", s.N, s.Title, res.Duration.Round(time.Millisecond))
 	}
 	return nil
+}
+
+// started journals that step s is about to act (what it will do), before
+// it does: a rollback killed in the middle of a step leaves that line, and
+// the next rollback and the report know the step may have happened.
+func (r *runner) started(s PlannedStep, what string) {
+	r.journal(journal.Entry{Phase: Phase, Step: strconv.Itoa(s.N), Action: s.Title + " (" + s.Name + "): started: " + what,
+		Manual: strings.Join(s.Manual, "; "), Status: journal.StatusStarted, Started: time.Now(),
+		Data: map[string]string{}})
 }
 
 func (r *runner) journal(e journal.Entry) {

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/monitor"
 	"github.com/granter/runbook/rollback/runfolder"
@@ -77,17 +79,31 @@ func DefaultRecordPath(tgt *target.Target, runDir, version string) string {
 }
 
 // DecideFromJournal applies the rollback rule to what Phase 4 journaled in
-// a run: a failed Step 4.1 names the broken flows (Data smoke.flows, "auth
-// failed, search flaky, ..."; failed means failed again on an immediate
-// retry, flaky that the retry passed, which is the error rate's to judge),
-// and the newest Phase 4 error-rate counts (error_rate.errors of
-// error_rate.requests; a ratio alone cannot be decided from a bound, so it
-// is "not measured") decide the error-rate half. A Step 4.1 that failed
-// without any flow verdict failed on the runbook's side: never a rollback,
-// the reason says INCONCLUSIVE and that a person decides. It is what the
-// deploy applies after Phase 4: monitor.Decide on the journal's evidence.
+// a run, all of its evidence:
+//   - core functionality broken: a failed Step 4.1 names the broken flows
+//     (Data smoke.flows, "auth failed, search flaky, ..."; failed means
+//     failed again on an immediate retry, flaky that the retry passed,
+//     which is the error rate's to judge), and a failed core check (Steps
+//     4.3, 4.4: phase4.Check.Core) that failed again on its immediate
+//     retry records journal.KeyCoreBroken;
+//   - the newest Phase 4 error-rate counts (error_rate.errors of
+//     error_rate.requests; a ratio alone cannot be decided from a bound, so
+//     it is "not measured") decide the error-rate half.
+//
+// A Phase 4 gate that failed on the runbook's side (journal.KeyInconclusive,
+// or a Step 4.1 without any flow verdict, or a core check without a retry
+// verdict) never triggers a rollback: it is listed in
+// Decision.Inconclusive, and the reason says INCONCLUSIVE and that a
+// person decides. It is what the deploy applies after Phase 4:
+// monitor.Decide on the journal's evidence.
 func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.Decision {
 	errs, reqs := math.NaN(), math.NaN()
+	core := map[string]string{}
+	for _, c := range phase4.Checks {
+		if c.Core {
+			core[c.Step] = c.Title
+		}
+	}
 	var broken, unknown []string
 	for _, e := range entries {
 		if e.Phase != journal.Phase4 {
@@ -96,7 +112,15 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 		if x, n, ok := journal.RateCounts(e.Data); ok {
 			errs, reqs = x, n
 		}
-		if e.Step == "4.1" && e.Status == journal.StatusFailed {
+		if e.Status != journal.StatusFailed {
+			continue
+		}
+		if why := e.Data[journal.KeyInconclusive]; why != "" {
+			unknown = append(unknown, "Step "+e.Step+" failed on the runbook's side ("+firstLine(why)+")")
+			continue
+		}
+		switch title, isCore := core[e.Step]; {
+		case e.Step == phase4.SmokeStep:
 			flows := failedFlows(e.Data[journal.KeySmokeFlows])
 			if len(flows) == 0 {
 				// No flow ran to a verdict: the gate failed on the
@@ -105,10 +129,15 @@ func DecideFromJournal(entries []journal.Entry, th target.Thresholds) monitor.De
 				unknown = append(unknown, "Step 4.1 failed without a flow verdict ("+firstLine(e.Error)+")")
 			}
 			broken = append(broken, flows...)
+		case isCore && e.Data[journal.KeyCoreBroken] != "":
+			broken = append(broken, "Step "+e.Step+" "+firstLine(e.Data[journal.KeyCoreBroken]))
+		case isCore:
+			unknown = append(unknown, "Step "+e.Step+" "+title+" failed without a retry verdict ("+firstLine(e.Error)+")")
 		}
 	}
 	d := monitor.Decide(errs, reqs, broken, th)
 	if !d.Rollback && len(unknown) > 0 {
+		d.Inconclusive = unknown
 		d.Reason += "; INCONCLUSIVE: " + strings.Join(unknown, "; ") + ": a failure on the runbook's side never triggers a rollback, a person decides"
 	}
 	return d
@@ -152,6 +181,10 @@ func AfterDeploy(ctx context.Context, tgt *target.Target, auto bool, opts Option
 	}
 	if !d.Rollback {
 		fmt.Fprintf(out, "runbook: %s\n", d.Reason)
+		if len(d.Inconclusive) > 0 {
+			fmt.Fprintf(out, "runbook: INCONCLUSIVE (exit %d): the runbook could not judge the release; a person decides. Check the runbook's host and network and run the gates again, or roll back:\n    %s\n",
+				exitcode.Inconclusive, Command(tgt, opts.RunDir))
+		}
 		return d, false, nil
 	}
 	ran, err := OnTrigger(ctx, tgt, d, auto, opts)

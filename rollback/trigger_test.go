@@ -2,6 +2,7 @@ package rollback
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,12 +37,29 @@ func TestDecideFromJournal(t *testing.T) {
 		{"6 in 1,000 breach 0.1%, not the trigger", []journal.Entry{e("4.5", "failed", counts(6, 1000))}, false, "error rate 0.60% (6/1,000)"},
 		{"2 in 100 is 2% but not shown over 1%", []journal.Entry{e("4.5", "failed", counts(2, 100))}, false, "INCONCLUSIVE"},
 		{"a ratio without counts is not measured", []journal.Entry{e("4.5", "failed", map[string]string{journal.KeyErrorRate: "0.05"})}, false, "not measured"},
+		{"health fails twice: core functionality broken", []journal.Entry{
+			e("4.1", "ok", map[string]string{journal.KeySmokeFlows: "auth passed"}),
+			e("4.3", "failed", map[string]string{journal.KeyCoreBroken: "Verify health checks: backend-core GET /health: want 200, got 503"}),
+			e("4.5", "ok", counts(0, 4000))}, true, "core functionality broken: Step 4.3 Verify health checks"},
+		{"an endpoint fails twice: core functionality broken", []journal.Entry{
+			e("4.4", "failed", map[string]string{journal.KeyCoreBroken: "Spot check critical endpoints: GET /auth/me 500"})}, true, "Step 4.4"},
+		{"health fails once then passes: not broken", []journal.Entry{
+			e("4.3", "ok", map[string]string{journal.KeyCheckFlaky: "TestHealthChecks"}), e("4.5", "ok", counts(0, 4000))}, false, "no core flow broken"},
+		{"health unreachable from the runbook: inconclusive", []journal.Entry{
+			e("4.3", "failed", map[string]string{journal.KeyClass: "inconclusive", journal.KeyInconclusive: "TestHealthChecks: backend-core GET unreachable: DNS"})}, false, "INCONCLUSIVE: Step 4.3 failed on the runbook's side"},
+		{"a failed 4.3 with no retry verdict: inconclusive", []journal.Entry{e("4.3", "failed", nil)}, false, "INCONCLUSIVE: Step 4.3 Verify health checks failed without a retry verdict"},
+		{"an interrupted smoke run next to a broken endpoint still fires", []journal.Entry{
+			e("4.1", "failed", map[string]string{journal.KeyInconclusive: "the smoke flows did not finish"}),
+			e("4.4", "failed", map[string]string{journal.KeyCoreBroken: "Spot check critical endpoints: GET /search 500"})}, true, "core functionality broken: Step 4.4"},
 		{"other phases ignored", []journal.Entry{{Phase: "monitor", Step: "round 1/16", Data: counts(200, 1000)}}, false, "not measured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := DecideFromJournal(tc.entries, th)
 			assert.Equal(t, tc.want, d.Rollback, d.Reason)
 			assert.Contains(t, d.Reason, tc.reason)
+			if strings.Contains(tc.reason, "INCONCLUSIVE:") {
+				assert.NotEmpty(t, d.Inconclusive, "Decision.Inconclusive for reason %q", d.Reason)
+			}
 		})
 	}
 	v, ok := journal.ParseRatio("4.2%")

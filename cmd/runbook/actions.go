@@ -102,7 +102,7 @@ func runSteps(ctx context.Context, tgt *target.Target, f runFlags, steps []deplo
 		return exitcode.Refused
 	}
 	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
-		DryRun: f.dryRun, Confirm: f.confirm, History: history})
+		DryRun: f.dryRun, Confirm: f.confirm, Ask: f.ask, History: history})
 	oc.WriteSummary(stdout, f.runDir)
 	return oc.Code
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/granter/runbook/internal/confirm"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flagorder"
 	"github.com/granter/runbook/internal/journal"
@@ -44,13 +45,20 @@ type runFlags struct {
 	dryRun  bool
 	confirm string
 	version string
+	// ask lets a person at a terminal confirm by typing the environment
+	// and the version; nil without a terminal.
+	ask confirm.Prompt
 }
 
 // add declares the flags on fs, with their environment defaults.
 func (f *runFlags) add(fs *flag.FlagSet, withVersion bool) {
 	fs.StringVar(&f.runDir, "run-dir", os.Getenv("RUNBOOK_RUN_DIR"), "run folder for the journal and the gates' results (default $RUNBOOK_RUN_DIR, else runs/<UTC time>-<env>)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan with the runbook's commands; touch nothing")
-	fs.StringVar(&f.confirm, "confirm", os.Getenv("CONFIRM"), "the target's confirmation word (CONFIRM): staging and prod refuse every change without it")
+	// Not defaulted from CONFIRM: exported in a shell it would confirm
+	// every later command (make passes --confirm for a CONFIRM= on its
+	// own command line only).
+	fs.StringVar(&f.confirm, "confirm", "", "the target's confirmation word, on the command line (make: CONFIRM=<env> on make's command line): staging and prod refuse every change without it or the environment and version typed at a terminal")
+	f.ask = confirm.TerminalPrompt(os.Stdin, os.Stderr)
 	if withVersion {
 		fs.StringVar(&f.version, "version", os.Getenv(target.VersionEnv), "the release to deploy, e.g. v2.0.0 (RUNBOOK_VERSION)")
 	}

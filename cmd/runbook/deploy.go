@@ -64,11 +64,11 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitcode.Internal
 	}
 	oc := deploy.Run(ctx, tgt, f.version, steps, deploy.Options{Out: stdout, Journal: j, RunDir: f.runDir,
-		DryRun: f.dryRun, Confirm: f.confirm, History: history})
+		DryRun: f.dryRun, Confirm: f.confirm, Ask: f.ask, History: history})
 	oc.WriteSummary(stdout, f.runDir)
 	code = oc.Code
 	if !f.dryRun && oc.Failed != nil && oc.Failed.Step.Phase == journal.Phase4 {
-		code = deployRollback(ctx, tgt, oc.Code, *auto, rollback.Options{RunDir: f.runDir, Journal: j, Confirm: f.confirm, Out: stdout}, stdout, stderr)
+		code = deployRollback(ctx, tgt, oc.Code, *auto, rollback.Options{RunDir: f.runDir, Journal: j, Confirm: f.confirm, Ask: f.ask, Out: stdout}, stdout, stderr)
 	}
 	if err := j.Close(); err != nil {
 		fmt.Fprintf(stderr, "runbook deploy: journal: %v\n", err)

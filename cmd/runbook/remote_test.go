@@ -55,3 +55,24 @@ func TestRefusesWithoutConfirmation(t *testing.T) {
 		})
 	}
 }
+
+// CONFIRM exported in the shell is not a confirmation: it stays set for
+// every later command. A changing action refuses (exit 8) and says how to
+// confirm; the same word on the command line (--confirm, which make passes
+// for a CONFIRM= on its own command line) lets it run.
+func TestExportedConfirmIsNotEnough(t *testing.T) {
+	plantSecrets(t)
+	t.Setenv("CONFIRM", target.Env)
+	var out, errOut bytes.Buffer
+	code := dispatch(context.Background(), []string{"notify", "--version=v2.0.0", "--run-dir=" + t.TempDir()}, &out, &errOut)
+	require.Equal(t, exitcode.Refused, code, "%s\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "CONFIRM="+target.Env+" is only exported in the environment")
+	assert.Contains(t, out.String(), "--confirm="+target.Env)
+	assert.Contains(t, out.String(), `type "`+target.Env+` v2.0.0"`)
+
+	out.Reset()
+	errOut.Reset()
+	code = dispatch(context.Background(), []string{"notify", "--version=v2.0.0", "--confirm=" + target.Env, "--run-dir=" + t.TempDir()}, &out, &errOut)
+	assert.NotEqual(t, exitcode.Refused, code, "--confirm=%s on the command line must be enough:\n%s\n%s", target.Env, out.String(), errOut.String())
+	assert.Contains(t, out.String(), "Step 1.2", "the step ran (its webhook is unreachable here)")
+}

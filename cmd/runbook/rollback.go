@@ -62,7 +62,7 @@ func rollbackMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "runbook rollback: no RUN given: %s; RUN=<folder> (--run-dir) to name another\n", why)
 	}
-	_, err := rollback.Run(ctx, tgt, rollback.Options{RunDir: dir, Confirm: f.confirm, DryRun: f.dryRun, Out: stdout,
+	_, err := rollback.Run(ctx, tgt, rollback.Options{RunDir: dir, Confirm: f.confirm, Ask: f.ask, DryRun: f.dryRun, Out: stdout,
 		SkipDatabase: *skipDB, Reason: *reason, RecordPath: *record})
 	code = rbCode(err)
 	if err != nil {

@@ -20,6 +20,10 @@ const (
 	SLO       = 6 // an SLO breach: error rate, latency, alerts, logs
 	Rollback  = 7 // the rollback failed or could not be verified
 	Refused   = 8 // refused: no confirmation for a destructive step, or no verified backup
+	// Inconclusive: a Phase 4 gate failed on the runbook's own side (it was
+	// interrupted, or could reach nothing at all): no verdict on the
+	// release, never an automatic rollback; a person decides.
+	Inconclusive = 9
 )
 
 // classes is every class: its code, its journal word and its name.
@@ -36,6 +40,7 @@ var classes = []struct {
 	{SLO, "slo", "SLO breach"},
 	{Rollback, "rollback", "rollback failed"},
 	{Refused, "refused", "refused"},
+	{Inconclusive, "inconclusive", "inconclusive: a person decides"},
 }
 
 // Name is the class name printed next to the code.

@@ -14,7 +14,7 @@ import (
 // Every class word reads back as its code, and a journal word that names
 // no class is not mistaken for one.
 func TestClassRoundTrip(t *testing.T) {
-	for code := exitcode.Internal; code <= exitcode.Refused; code++ {
+	for code := exitcode.Internal; code <= exitcode.Inconclusive; code++ {
 		w := exitcode.Class(code)
 		if w == "" {
 			t.Fatalf("code %d (%s) has no class word", code, exitcode.Name(code))
@@ -66,7 +66,7 @@ func TestReadmeTableMatches(t *testing.T) {
 			t.Errorf("README.md: exit code %d is %q, exitcode.Name says %q", code, got, want)
 		}
 	}
-	for code := exitcode.OK; code <= exitcode.Refused; code++ {
+	for code := exitcode.OK; code <= exitcode.Inconclusive; code++ {
 		if !seen[code] {
 			t.Errorf("README.md: no row for exit code %d (%s)", code, exitcode.Name(code))
 		}

@@ -7,6 +7,9 @@ package journal
 const (
 	KeyClass   = "class"   // the failure class (exitcode.Class) of a failed entry
 	KeyVersion = "version" // the release the entry is about
+	// KeyChanges is set on a "started" entry (StatusStarted): what the
+	// step is about to change (deploy.ChangesDatabase, "images", ...).
+	KeyChanges = "changes"
 
 	// Step 1.1 and the rollback's restore.
 	KeyBackupFile     = "backup.file"
@@ -28,9 +31,21 @@ const (
 	KeyMigrationsNew      = "migrations.new"
 
 	// Phase 4 and the watch.
-	KeySmokeFlows          = "smoke.flows"
-	KeySmokeFlaky          = "smoke.flaky" // flows that failed once and passed on an immediate retry
+	KeySmokeFlows = "smoke.flows"
+	KeySmokeFlaky = "smoke.flaky" // flows that failed once and passed on an immediate retry
+	// KeyCoreBroken is set on a failed core check (phase4.Check.Core:
+	// Steps 4.3, 4.4) that failed again on an immediate retry: the rule's
+	// "core functionality broken", with the first line of why.
+	KeyCoreBroken = "core.broken"
+	// KeyCheckFlaky is set on a core check that failed once and passed on
+	// an immediate retry (intermittent: Step 4.5's error rate judges it).
+	KeyCheckFlaky = "check.flaky"
+	// KeyInconclusive is set on a Phase 4 gate that failed on the
+	// runbook's side (stopped, nothing reachable): why. Never a rollback.
+	KeyInconclusive        = "inconclusive"
 	KeyLogsQuery           = "logs.query"
+	KeyRestarts            = "restarts"        // containers restarted in the window (Step 4.2, the watch)
+	KeyRestartsSample      = "restarts.sample" // the first: pod, container, count, reason, previous log line
 	KeySQLErrors           = "sql.errors"
 	KeySQLErrorsSample     = "sql.errors.sample"
 	KeyErrorRate           = "error_rate"
@@ -50,4 +65,11 @@ const (
 	// target (its file says rehearsal: true) whose watch was shorter than
 	// phase4.MonitorWindow: the report then says REHEARSAL.
 	KeyMonitorRehearsal = "monitor.rehearsal"
+)
+
+// Values of KeyChanges the rollback plan reads.
+const (
+	ChangesDatabase = "database"
+	ChangesImages   = "images"
+	ChangesReplicas = "replicas"
 )

@@ -22,6 +22,7 @@ type LogOptions struct {
 	Container string        // only this container
 	Since     time.Duration // only lines newer than this (kubectl logs --since)
 	TailLines int64         // only the last N lines per container (--tail)
+	previous  bool          // the previous container's log (--previous): Restarts
 }
 
 // LogLine is one line of one container's log.
@@ -62,7 +63,7 @@ func PodLogs(ctx context.Context, cs kubernetes.Interface, ns, selector string, 
 }
 
 func containerLog(ctx context.Context, cs kubernetes.Interface, ns, pod, container string, opts LogOptions) ([]LogLine, error) {
-	lo := &corev1.PodLogOptions{Container: container}
+	lo := &corev1.PodLogOptions{Container: container, Previous: opts.previous}
 	if opts.Since > 0 {
 		s := int64(opts.Since / time.Second)
 		lo.SinceSeconds = &s
@@ -72,7 +73,11 @@ func containerLog(ctx context.Context, cs kubernetes.Interface, ns, pod, contain
 	}
 	rc, err := cs.CoreV1().Pods(ns).GetLogs(pod, lo).Stream(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("logs of %s/%s container %s: %w", ns, pod, container, err)
+		what := "logs"
+		if opts.previous {
+			what = "previous container's logs"
+		}
+		return nil, fmt.Errorf("%s of %s/%s container %s: %w", what, ns, pod, container, err)
 	}
 	defer rc.Close()
 	var out []LogLine

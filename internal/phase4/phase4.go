@@ -72,14 +72,17 @@ type Check struct {
 	// Class is the exit code when it fails: SLO for logs, SQL errors,
 	// error rate and alerts; Smoke for health and endpoints.
 	Class int
+	// Core: a failure that fails again on an immediate retry is "core
+	// functionality broken", the rollback rule's second half (Retry).
+	Core bool
 }
 
 // The checks.
 var (
 	Logs              = Check{Step: "4.2", Test: "TestLogs", Title: "Check logs for errors", Class: exitcode.SLO}
 	NoSQLErrors       = Check{Step: "4.2", Test: "TestNoSQLErrors", Title: "No SQL errors in logs", Class: exitcode.SLO}
-	HealthChecks      = Check{Step: "4.3", Test: "TestHealthChecks", Title: "Verify health checks", Class: exitcode.Smoke}
-	CriticalEndpoints = Check{Step: "4.4", Test: "TestCriticalEndpoints", Title: "Spot check critical endpoints", Class: exitcode.Smoke}
+	HealthChecks      = Check{Step: "4.3", Test: "TestHealthChecks", Title: "Verify health checks", Class: exitcode.Smoke, Core: true}
+	CriticalEndpoints = Check{Step: "4.4", Test: "TestCriticalEndpoints", Title: "Spot check critical endpoints", Class: exitcode.Smoke, Core: true}
 	ErrorRate         = Check{Step: "4.5", Test: "TestErrorRate", Title: "Monitor error rate", Class: exitcode.SLO}
 	NoCriticalAlerts  = Check{Step: "4.5", Test: "TestNoCriticalAlerts", Title: "No critical alerts triggered", Class: exitcode.SLO}
 )
