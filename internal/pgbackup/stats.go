@@ -123,12 +123,16 @@ type MismatchError struct {
 	Database string // the source database
 	Scratch  string // where it was restored
 	Diffs    []TableDiff
+	Access   []AccessDiff // owners, privileges, settings, extensions
 }
 
 func (e *MismatchError) Error() string {
-	parts := make([]string, len(e.Diffs))
-	for i, d := range e.Diffs {
-		parts[i] = d.String()
+	parts := make([]string, 0, len(e.Diffs)+len(e.Access))
+	for _, d := range e.Diffs {
+		parts = append(parts, d.String())
+	}
+	for _, d := range e.Access {
+		parts = append(parts, d.String())
 	}
 	return fmt.Sprintf("the backup of %s restored into %s differs from %s at dump time: %s",
 		e.Database, e.Scratch, e.Database, strings.Join(parts, "; "))
