@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/granter"
+	"github.com/granter/runbook/fixtures/platform"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
@@ -124,7 +125,28 @@ func assertDatabaseEqualsBackup(t testing.TB, b pgbackup.Backup) {
 		_, ok := b.Tables[n]
 		assert.True(t, ok, "table %s exists now but not in the backup", n)
 	}
-	t.Logf("%d tables, %d rows: every count and checksum equals the backup's", len(now.Tables), now.Rows())
+	for _, d := range pgbackup.CompareAccess(b.Access, now.Access) {
+		assert.Fail(t, "owners and privileges now vs in the backup", "%s", d)
+	}
+	t.Logf("%d tables, %d rows: every count and checksum equals the backup's; owners, privileges and settings of %d objects too", len(now.Tables), now.Rows(), len(now.Access))
+}
+
+// assertServicesAsAppRole: the services' sessions log in as the
+// application role (which owns nothing), so the smoke flows that just
+// passed read and wrote through its grants.
+func assertServicesAsAppRole(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, tgt.Database.URL.Reveal())
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = $1 AND application_name = ANY($2)",
+		tgt.Database.Name, []string{target.BackendCore, target.DataService, target.WebFrontend})
+	require.NoError(t, err)
+	users, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Equal(t, []string{platform.AppRole}, users, "the services' database sessions")
 }
 
 // assertOnVersion: every deployment's image is the version's, its rollout

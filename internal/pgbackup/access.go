@@ -179,9 +179,9 @@ func orNone(s string) string {
 	return s
 }
 
-// compareAccess lists the differences between want (dump time) and got
+// CompareAccess lists the differences between want (dump time) and got
 // (restored), sorted by object.
-func compareAccess(want, got Access) []AccessDiff {
+func CompareAccess(want, got Access) []AccessDiff {
 	var diffs []AccessDiff
 	for k, w := range want {
 		g, ok := got[k]

@@ -36,7 +36,7 @@ func TestCompareAccessSaysExpectedAndSeen(t *testing.T) {
 		"table public.extra":  {Owner: "granter"},
 	}
 	var s []string
-	for _, d := range compareAccess(want, got) {
+	for _, d := range CompareAccess(want, got) {
 		s = append(s, d.String())
 	}
 	assert.Equal(t, []string{

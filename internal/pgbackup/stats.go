@@ -15,10 +15,10 @@ import (
 // content.
 type TableStat struct {
 	Rows int64 `json:"rows"`
-	// Checksum is 16 hex digits derived from the md5 of every row's text
-	// form, summed (so row order, which a restore does not keep, does not
-	// matter, and no sort is needed). Any changed, missing or extra row
-	// changes it.
+	// Checksum is 16 hex digits derived from two 64-bit hashes of every
+	// row's text form, each summed (so row order, which a restore does not
+	// keep, does not matter, and no sort is needed). Any changed, missing
+	// or extra row changes it (but for a 2^-64 chance).
 	Checksum string `json:"checksum"`
 }
 
@@ -32,13 +32,14 @@ WHERE c.relkind = 'r'
   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
 ORDER BY 1`
 
-// statQuery counts a table's rows and sums the two halves of each row's md5
-// as numbers (numeric: no overflow). FROM ONLY: an inherited table's rows
-// are counted in their own table, once.
+// statQuery counts a table's rows and sums two 64-bit hashes of each
+// row's text form (hashtextextended with two seeds: 128 bits, as the md5
+// halves it replaces, for about a third of the CPU), in numeric: no
+// overflow. OFFSET 0 keeps the row's text computed once per row. FROM
+// ONLY: an inherited table's rows are counted in their own table, once.
 func statQuery(table string) string {
-	return `SELECT count(*), coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text,
-	               coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text
-	        FROM (SELECT md5(t::text) AS h FROM ONLY ` + table + ` t) s`
+	return `SELECT count(*), coalesce(sum(hashtextextended(s, 0)), 0)::text, coalesce(sum(hashtextextended(s, 1)), 0)::text
+	        FROM (SELECT t::text AS s FROM ONLY ` + table + ` t OFFSET 0) x`
 }
 
 // querier is a pgx.Conn or a pgx.Tx.

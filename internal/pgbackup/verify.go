@@ -133,7 +133,7 @@ func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance
 	if err != nil {
 		return v, err
 	}
-	diffs, adiffs := compare(b.Tables, got), compareAccess(b.Access, access)
+	diffs, adiffs := compare(b.Tables, got), CompareAccess(b.Access, access)
 	if len(diffs) > 0 || len(adiffs) > 0 {
 		return v, &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs, Access: adiffs}
 	}
