@@ -4,6 +4,7 @@ package rollback_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -192,4 +193,48 @@ func TestRollbackRunsAgainAfterAFailure(t *testing.T) {
 	}
 	assertDatabaseEqualsBackup(t, d.backup)
 	assertOnVersion(t, granter.V1)
+}
+
+// A rollback killed in the middle of its database switch (after refusing
+// connections, before the rename) leaves granter_db refusing every
+// connection and the restored copy behind; the next `make rollback` says
+// so, repairs it and completes (issue 12, item 3).
+func TestSecondRollbackRepairsAKilledSwitch(t *testing.T) {
+	reset(t)
+	d := deploy(t, granter.V2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, tgt.Database.URL.Reveal())
+	require.NoError(t, err)
+	db := pgx.Identifier{tgt.Database.Name}.Sanitize()
+	leftover := tgt.Database.Name + "_restore_0badf00d"
+	_, err = conn.Exec(ctx, "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS false")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{leftover}.Sanitize()+" TEMPLATE template0")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+	_, err = pgx.Connect(ctx, tgt.Database.URL.Reveal())
+	require.ErrorContains(t, err, "not currently accepting connections", "the state a killed switch leaves")
+
+	var buf strings.Builder
+	res, err := rollback.Run(ctx, tgt, rollback.Options{RunDir: d.runDir, Out: io.MultiWriter(out(t), &buf), Smoke: smokeOptions(),
+		Reason: "second rollback after a killed switch", RecordPath: filepath.Join(d.runDir, "rollback.json")})
+	require.NoError(t, err, "the second rollback completes")
+	require.NotNil(t, res.Restored)
+	assert.Contains(t, buf.String(), "an earlier switch was interrupted: "+tgt.Database.Name+" was refusing connections")
+	assert.Contains(t, buf.String(), "dropped "+leftover)
+	assertDatabaseEqualsBackup(t, d.backup)
+	assertOnVersion(t, granter.V1)
+	for _, r := range res.Smoke {
+		assert.NoError(t, r.Err(), "%s", r)
+	}
+	entries, err := journal.Read(d.runDir)
+	require.NoError(t, err)
+	recorded := ""
+	for _, e := range entries {
+		if e.Phase == rollback.Phase && e.Step == "3" {
+			recorded += e.Data["database.recovered"]
+		}
+	}
+	assert.Contains(t, recorded, "connections allowed again", "the journal records the repair")
 }
