@@ -75,10 +75,14 @@ func TestSwitchInterrupted(t *testing.T) {
 		// A switch that renamed the database away and died before the new
 		// one took its name (not possible with the one-transaction rename,
 		// but what a person fixing things by hand may leave).
-		other := newDB(t, "CREATE TABLE a (id int); INSERT INTO a VALUES (1)")
+		other := pgbackup.Source{Server: src.Server, Database: "t_missing_db"}
+		exec(t, "postgres", "DROP DATABASE IF EXISTS t_missing_db WITH (FORCE)")
+		exec(t, "postgres", "CREATE DATABASE t_missing_db")
+		t.Cleanup(func() { dropLike(t, "t\\_missing\\_db%") })
+		exec(t, other.Database, "CREATE TABLE a (id int); INSERT INTO a VALUES (1)")
 		aside := other.Database + "_before_20261207_140000_ab12"
-		exec(t, "postgres", "ALTER DATABASE "+pgx.Identifier{other.Database}.Sanitize()+" RENAME TO "+pgx.Identifier{aside}.Sanitize()+
-			"; ALTER DATABASE "+pgx.Identifier{aside}.Sanitize()+" WITH ALLOW_CONNECTIONS false")
+		exec(t, "postgres", "ALTER DATABASE "+other.Database+" RENAME TO "+aside)
+		exec(t, "postgres", "ALTER DATABASE "+aside+" WITH ALLOW_CONNECTIONS false")
 		did, err := pgbackup.RecoverSwitch(t.Context(), other)
 		require.NoError(t, err)
 		assert.Equal(t, []string{
