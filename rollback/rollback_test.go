@@ -204,7 +204,11 @@ func TestSecondRollbackRepairsAKilledSwitch(t *testing.T) {
 	d := deploy(t, granter.V2)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, tgt.Database.URL.Reveal())
+	src, err := pgbackup.SourceOf(tgt)
+	require.NoError(t, err)
+	maintenance, err := src.URLFor(pgbackup.MaintenanceDB)
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, maintenance.Reveal())
 	require.NoError(t, err)
 	db := pgx.Identifier{tgt.Database.Name}.Sanitize()
 	leftover := tgt.Database.Name + "_restore_0badf00d"
