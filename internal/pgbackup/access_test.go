@@ -134,14 +134,6 @@ func TestRestoreExactlyWithDistinctRoles(t *testing.T) {
 		assert.Empty(t, databases(t, `%\_verify\_%`))
 	})
 
-	t.Run("a_lossy_restore_fails_the_verification_while_dumping", func(t *testing.T) {
-		_, err := pgbackup.Dump(t.Context(), src, t.TempDir(), pgbackup.WithVerification(src.Server), pgbackup.WithLossyRestore())
-		var me *pgbackup.MismatchError
-		require.ErrorAs(t, err, &me)
-		assert.Contains(t, err.Error(), "NOT verified")
-		assert.Contains(t, err.Error(), "table public.grants: owner granter restored, granter_owner at dump time")
-	})
-
 	t.Run("a_lost_database_setting_fails_the_verification", func(t *testing.T) {
 		_, err := pgbackup.Verify(t.Context(), b, src.Server, pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
 			exec(t, "postgres", "ALTER DATABASE "+pgx.Identifier{copy.Database}.Sanitize()+" RESET statement_timeout")

@@ -107,53 +107,15 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 	}()
 	hash := sha256.New()
 	m := o.meter("dumping", src.Database, 0)
-	out := io.MultiWriter(f, hash, m)
+	t := tool{srv: src.Server, database: src.Database, name: "pg_dump",
+		args:   []string{"--format=custom", "--snapshot=" + snapshot, "--no-password"},
+		stdout: io.MultiWriter(f, hash, m)}
 
 	// pg_dump and the statistics share the snapshot; run them together.
 	// The first to fail stops the other (a large table takes minutes) and
 	// is the error reported.
 	both, stopBoth := context.WithCancel(ctx)
 	defer stopBoth()
-
-	// WithVerification: the bytes written to the file, and hashed, are
-	// restored at the same time into a scratch database.
-	var sc *scratchCopy
-	var pw *io.PipeWriter
-	var restoreErr error
-	restoreDone := make(chan struct{})
-	if o.verifyOn != nil {
-		name, nerr := scratchName(src.Database, "verify")
-		if nerr != nil {
-			return Backup{}, nerr
-		}
-		copyDB := Source{Server: *o.verifyOn, Database: name}
-		var oerr error
-		if sc, oerr = openCopy(ctx, b, copyDB, ""); oerr != nil {
-			return Backup{}, errors.Join(fmt.Errorf("dump %s: verification: %w", src, oerr), dropDatabase(ctx, copyDB.Server, "", name))
-		}
-		defer func() {
-			sc.close(ctx)
-			if derr := dropDatabase(ctx, copyDB.Server, "", name); derr != nil {
-				err = errors.Join(err, derr)
-			}
-		}()
-		var pr *io.PipeReader
-		pr, pw = io.Pipe()
-		out = io.MultiWriter(f, hash, m, pw)
-		go func() {
-			defer close(restoreDone)
-			restoreErr = sc.restore(both, pr, 0, o)
-			// pg_dump's writes fail instead of blocking when pg_restore is gone.
-			pr.CloseWithError(errors.Join(restoreErr, io.ErrClosedPipe))
-		}()
-		defer func() { // runs before the drop above
-			pw.CloseWithError(errors.New("the dump ended"))
-			<-restoreDone
-		}()
-	}
-	t := tool{srv: src.Server, database: src.Database, name: "pg_dump",
-		args:   []string{"--format=custom", "--snapshot=" + snapshot, "--no-password"},
-		stdout: out}
 	var first error
 	var once sync.Once
 	fail := func(err error) {
@@ -172,13 +134,6 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 	b.Stats = time.Since(statsStart)
 	<-dumped
 	m.stop()
-	if sc != nil {
-		pw.CloseWithError(first) // nil: the end of the archive
-		<-restoreDone
-		if restoreErr != nil {
-			return Backup{}, fmt.Errorf("dump %s: the restore of the dump into %s (its verification) failed: %w", src, sc.db, restoreErr)
-		}
-	}
 	if first != nil {
 		return Backup{}, fmt.Errorf("dump %s: %w", src, first)
 	}
@@ -205,17 +160,6 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 	}
 	b.Path, b.Size, b.SHA256, b.Tables = final, info.Size(), hex.EncodeToString(hash.Sum(nil)), tables
 	b.Duration = time.Since(start)
-	if sc != nil {
-		// The restored bytes are the hashed ones; the file still holds them.
-		v, verr := sc.finish(ctx, b, o)
-		if verr == nil {
-			verr = CheckIntegrity(b)
-		}
-		if verr != nil {
-			return b, errors.Join(fmt.Errorf("backup %s taken but NOT verified: %w", b.Path, verr), WriteManifest(b), syncDir(dir))
-		}
-		b.Verified = &v
-	}
 	if err := WriteManifest(b); err != nil {
 		return b, err
 	}

@@ -50,15 +50,14 @@ func bench1M(b *testing.B) pgbackup.Source {
 // the exported snapshot, then the table statistics in it), the restore
 // into a scratch database with owners and privileges and the comparison
 // (rows, checksums, owners, privileges, settings). verify-x-pgdump is the
-// whole verification (dump + restore + compare) over the bare pg_dump;
-// streamed-x-pgdump is the same proof with Dump(WithVerification), the
-// restore fed from the dump as it is written (BENCHMARKS.md):
+// whole verification (dump + restore + compare) over the bare pg_dump
+// (BENCHMARKS.md):
 //
 //	go test -run '^$' -bench BenchmarkBackupVerify1M -benchtime 3x ./internal/pgbackup
 func BenchmarkBackupVerify1M(b *testing.B) {
 	ctx := context.Background()
 	src := bench1M(b)
-	var bare, dump, stats, restore, cmp, streamed time.Duration
+	var bare, dump, stats, restore, cmp time.Duration
 	var bytes int64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -72,12 +71,6 @@ func BenchmarkBackupVerify1M(b *testing.B) {
 		v, err := pgbackup.Verify(ctx, bk, src.Server)
 		require.NoError(b, err)
 		dump, stats, restore, cmp, bytes = dump+bk.Duration, stats+bk.Stats, restore+v.Restore, cmp+v.Compare, bk.Size
-		// The same proof, the restore fed from the dump as it is written.
-		began = time.Now()
-		sb, err := pgbackup.Dump(ctx, src, dir, pgbackup.WithVerification(src.Server))
-		require.NoError(b, err)
-		require.NotNil(b, sb.Verified)
-		streamed += time.Since(began)
 	}
 	n := float64(b.N)
 	b.ReportMetric(bare.Seconds()/n, "pgdump-s")
@@ -86,8 +79,6 @@ func BenchmarkBackupVerify1M(b *testing.B) {
 	b.ReportMetric(restore.Seconds()/n, "restore-s")
 	b.ReportMetric(cmp.Seconds()/n, "compare-s")
 	b.ReportMetric((dump+restore+cmp).Seconds()/bare.Seconds(), "verify-x-pgdump")
-	b.ReportMetric(streamed.Seconds()/n, "streamed-s")
-	b.ReportMetric(streamed.Seconds()/bare.Seconds(), "streamed-x-pgdump")
 	b.ReportMetric(float64(bytes)/1e6, "MB")
 }
 

@@ -424,34 +424,3 @@ func TestSecretsNeverOnACommandLineOrInAnError(t *testing.T) {
 	u, _ := pgx.ParseConfig(db.ConnString())
 	assert.NotContains(t, err.Error(), u.Password)
 }
-
-// WithVerification proves what Verify proves while the dump is taken: the
-// same tables, rows, owners and privileges, and a damaged copy is caught.
-func TestDumpWithVerification(t *testing.T) {
-	src := newDB(t, schema)
-	dir := t.TempDir()
-	b, err := pgbackup.Dump(t.Context(), src, dir, pgbackup.WithVerification(src.Server))
-	require.NoError(t, err)
-	require.NotNil(t, b.Verified, "the backup is verified as it is taken")
-	assert.Equal(t, 4, b.Verified.Tables)
-	assert.Equal(t, int64(566), b.Verified.Rows)
-	assert.Positive(t, b.Verified.Objects)
-	latest, err := pgbackup.LatestVerified(dir, src.Database)
-	require.NoError(t, err)
-	assert.Equal(t, b.Path, latest.Path, "the manifest records the verification")
-	assert.Empty(t, databases(t, `%\_verify\_%`), "the scratch database is dropped")
-
-	t.Run("a_damaged_copy_is_caught", func(t *testing.T) {
-		b, err := pgbackup.Dump(t.Context(), src, t.TempDir(), pgbackup.WithVerification(src.Server),
-			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
-				exec(t, copy.Database, "DELETE FROM grants WHERE id = 7")
-				return nil
-			}))
-		var me *pgbackup.MismatchError
-		require.ErrorAs(t, err, &me)
-		assert.Contains(t, err.Error(), "NOT verified")
-		assert.Contains(t, err.Error(), "table grants: 500 rows restored, 501 at dump time")
-		assert.Nil(t, b.Verified)
-		assert.Empty(t, databases(t, `%\_verify\_%`))
-	})
-}

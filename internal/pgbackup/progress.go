@@ -44,7 +44,6 @@ type options struct {
 	every        time.Duration
 	now          func() time.Time
 	afterRestore func(ctx context.Context, copy Source) error
-	verifyOn     *Server                 // WithVerification
 	restoreArgs  []string                // tests: extra pg_restore arguments
 	switchHook   func(point string) bool // tests: interrupt the switch
 }
@@ -62,19 +61,6 @@ func WithProgress(fn func(Progress), every time.Duration) Option {
 			o.every = every
 		}
 	}
-}
-
-// WithVerification makes Dump verify the backup as it is taken: the bytes
-// pg_dump writes to the file (and hashes) are restored at the same time,
-// through a pipe, into a scratch database on scratch, which is then given
-// the database's owner, privileges and settings and compared like Verify
-// does; once the file is written its sha256 is checked again, so the
-// bytes restored are the file's. The proof is Verify's, the wall time
-// about the dump's or the restore's, whichever is longer, instead of their
-// sum. On success the manifest records the verification (Backup.Verified);
-// when it fails the backup is kept, unverified, and the error says why.
-func WithVerification(scratch Server) Option {
-	return func(o *options) { o.verifyOn = &scratch }
 }
 
 // withClock replaces time.Now (tests).

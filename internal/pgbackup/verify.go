@@ -84,85 +84,50 @@ func Verify(ctx context.Context, b Backup, scratch Server, opts ...Option) (Veri
 // and compares rows, checksums, owners and privileges with the manifest.
 // The caller drops copyDB.
 func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance string, o options) (Verification, error) {
-	sc, err := openCopy(ctx, b, copyDB, maintenance)
-	if err != nil {
-		return Verification{Scratch: copyDB.Database}, err
-	}
-	defer sc.close(ctx)
-	f, err := os.Open(b.Path)
-	if err != nil {
-		return sc.v, fmt.Errorf("backup file: %w", err)
-	}
-	defer f.Close()
-	if err := sc.restore(ctx, f, b.Size, o); err != nil {
-		return sc.v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
-	}
-	return sc.finish(ctx, b, o)
-}
-
-// scratchCopy is a database a backup is restored into to be checked.
-type scratchCopy struct {
-	db   Source
-	conn *pgx.Conn // on the maintenance database
-	v    Verification
-}
-
-// openCopy checks the roles b names and creates copyDB. The caller calls
-// close (and drops copyDB).
-func openCopy(ctx context.Context, b Backup, copyDB Source, maintenance string) (*scratchCopy, error) {
+	v := Verification{Scratch: copyDB.Database}
 	if len(b.Access) == 0 {
-		return nil, fmt.Errorf("backup %s records no owners and privileges (its manifest was written by an older runbook): it cannot be restored exactly; take a new backup", b.Path)
+		return v, fmt.Errorf("backup %s records no owners and privileges (its manifest was written by an older runbook): it cannot be restored exactly; take a new backup", b.Path)
 	}
 	conn, err := copyDB.connect(ctx, maintenance)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
+	defer conn.Close(context.WithoutCancel(ctx))
 	if err := checkRoles(ctx, conn, copyDB.Server, b.Access); err != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, err
+		return v, err
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{copyDB.Database}.Sanitize()+" TEMPLATE template0"); err != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("create scratch database %s on %s (the database user needs CREATEDB): %w", copyDB.Database, copyDB.Server, err)
+		return v, fmt.Errorf("create scratch database %s on %s (the database user needs CREATEDB): %w", copyDB.Database, copyDB.Server, err)
 	}
-	return &scratchCopy{db: copyDB, conn: conn, v: Verification{Scratch: copyDB.Database}}, nil
-}
-
-func (c *scratchCopy) close(ctx context.Context) { _ = c.conn.Close(context.WithoutCancel(ctx)) }
-
-// restore runs pg_restore on the archive read from r (size bytes, 0 when
-// unknown), with owners and privileges (no --no-owner, no
-// --no-privileges: the restoring role is a member of every owner, which
-// openCopy made sure of).
-func (c *scratchCopy) restore(ctx context.Context, r io.Reader, size int64, o options) error {
-	start := time.Now()
-	m := o.meter("restoring", c.db.Database, size)
-	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + c.db.Database}, o.restoreArgs...)
-	t := tool{srv: c.db.Server, database: c.db.Database, name: "pg_restore", args: args, stdin: io.TeeReader(r, m)}
-	err := t.run(ctx)
-	m.stop()
-	c.v.Restore = time.Since(start)
-	return err
-}
-
-// finish gives the copy the database's owner, privileges and settings and
-// compares it with b.
-func (c *scratchCopy) finish(ctx context.Context, b Backup, o options) (Verification, error) {
-	v := c.v
-	start := time.Now()
-	err := applyDatabaseAccess(ctx, c.conn, c.db.Database, b.Access)
-	v.Restore += time.Since(start)
+	f, err := os.Open(b.Path)
 	if err != nil {
-		return v, fmt.Errorf("restore %s into %s: %w", b.Path, c.db, err)
+		return v, fmt.Errorf("backup file: %w", err)
+	}
+	defer f.Close()
+	start := time.Now()
+	m := o.meter("restoring", copyDB.Database, b.Size)
+	// Owners and privileges are restored (no --no-owner, no
+	// --no-privileges): the restoring role must be a member of every
+	// owner, which checkRoles made sure of.
+	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + copyDB.Database}, o.restoreArgs...)
+	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: args, stdin: io.TeeReader(f, m)}
+	err = t.run(ctx)
+	m.stop()
+	if err == nil {
+		err = applyDatabaseAccess(ctx, conn, copyDB.Database, b.Access)
+	}
+	v.Restore = time.Since(start)
+	if err != nil {
+		return v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
 	}
 	if o.afterRestore != nil {
-		if err := o.afterRestore(ctx, c.db); err != nil {
+		if err := o.afterRestore(ctx, copyDB); err != nil {
 			return v, err
 		}
 	}
 	start = time.Now()
-	cm := o.meter("comparing", c.db.Database, 0)
-	got, access, err := statsOf(ctx, c.db)
+	cm := o.meter("comparing", copyDB.Database, 0)
+	got, access, err := statsOf(ctx, copyDB)
 	cm.stop()
 	v.Compare = time.Since(start)
 	if err != nil {
@@ -170,7 +135,7 @@ func (c *scratchCopy) finish(ctx context.Context, b Backup, o options) (Verifica
 	}
 	diffs, adiffs := compare(b.Tables, got), CompareAccess(b.Access, access)
 	if len(diffs) > 0 || len(adiffs) > 0 {
-		return v, &MismatchError{Database: b.Database, Scratch: c.db.Database, Diffs: diffs, Access: adiffs}
+		return v, &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs, Access: adiffs}
 	}
 	v.At, v.Tables, v.Rows, v.Objects = o.now().UTC(), len(got), totalRows(got), len(access)
 	return v, nil
