@@ -93,6 +93,7 @@ func TestDrill(t *testing.T) {
 	for _, r := range smoke.RunAll(ctx, tgt, smokeOptions()) {
 		assert.NoError(t, r.Err(), "smoke on v1.9.0 after the drill: %s", r)
 	}
+	assertServicesAsAppRole(t)
 }
 
 // Without AUTO_ROLLBACK the rule prints the exact command and changes

@@ -395,11 +395,12 @@ func (p *Plan) Steps() []PlannedStep {
 		{1, "notify", "Notify Team", []string{`send "ROLLBACK IN PROGRESS" to the team channel`}, nil},
 		{2, "scale-down", "Scale Down New Deployment", what2, down},
 		{3, "restore", "Rollback Database", []string{
-			fmt.Sprintf("restore %s (%s, sha256 %s, taken %s, verified %s; %d tables, %d rows) into a NEW database, verify every table's row count and checksum against its manifest, then switch names: %s becomes %s_before_<time> (kept), the restored one becomes %s",
-				filepath.Base(b.Path), pgbackup.MB(b.Size), short(b.SHA256), b.Taken.Format(time.RFC3339), verifiedAt(b), len(b.Tables), b.Rows(), db, db, db),
+			fmt.Sprintf("restore %s (%s, sha256 %s, taken %s, verified %s; %d tables, %d rows) into a NEW database with its owners and privileges, give it the database's owner (%s), privileges and settings, verify every table's row count and checksum and every object's owner and privileges against its manifest, then switch names: %s becomes %s_before_<time> (kept), the restored one becomes %s",
+				filepath.Base(b.Path), pgbackup.MB(b.Size), short(b.SHA256), b.Taken.Format(time.RFC3339), verifiedAt(b), len(b.Tables), b.Rows(), orDash(b.Access["database"].Owner), db, db, db),
 			"backup named by " + p.BackupFrom,
 		}, []string{
-			fmt.Sprintf("createdb %s_restore && pg_restore --no-owner --exit-on-error -d %s_restore %s", db, db, filepath.Base(b.Path)),
+			fmt.Sprintf("createdb -T template0 %s_restore && pg_restore --exit-on-error -d %s_restore %s   (as a role that is a member of every owner: owners and grants are restored)", db, db, filepath.Base(b.Path)),
+			fmt.Sprintf(`psql -d postgres -c 'ALTER DATABASE %s_restore OWNER TO %s'   (then its ALTER DATABASE ... SET lines, recorded in %s)`, db, orDash(b.Access["database"].Owner), filepath.Base(b.ManifestPath())),
 			fmt.Sprintf(`psql -d postgres -c 'ALTER DATABASE %s RENAME TO %s_before; ALTER DATABASE %s_restore RENAME TO %s'`, db, db, db, db),
 		}},
 		{4, "set-image", "Restore Previous Version", what4, append(set, up...)},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/granter/runbook/internal/journal"
@@ -29,7 +30,13 @@ func (r *runner) restore(ctx context.Context) ([]map[string]string, error) {
 		}
 	}, 2*time.Second))
 	_ = prog.Done(map[bool]string{true: "restored, verified, switched", false: "FAILED"}[err == nil])
+	for _, line := range res.Recovered {
+		fmt.Fprintf(r.out, "rollback: an earlier switch was interrupted: %s\n", line)
+	}
 	d := map[string]string{journal.KeyBackupFile: b.Path, journal.KeyBackupSHA256: b.SHA256, journal.KeyBackupTaken: b.Taken.Format(time.RFC3339), "database": r.plan.Database.Database}
+	if len(res.Recovered) > 0 {
+		d["database.recovered"] = strings.Join(res.Recovered, "; ")
+	}
 	if err != nil {
 		if res.Database != "" {
 			// The switch happened and only what came after it failed: the
@@ -45,8 +52,9 @@ func (r *runner) restore(ctx context.Context) ([]map[string]string, error) {
 	d["rows"] = strconv.FormatInt(res.Verification.Rows, 10)
 	d["restore"] = res.Verification.Restore.Round(time.Millisecond).String()
 	d["compare"] = res.Verification.Compare.Round(time.Millisecond).String()
-	d["verified"] = "every table's row count and checksum equal the backup's manifest"
-	fmt.Fprintf(r.out, "rollback: %s restored: %d tables, %d rows, counts and checksums equal the backup's (restore %s, compare %s); the database as it was is kept as %s\n",
-		res.Database, res.Verification.Tables, res.Verification.Rows, res.Verification.Restore.Round(time.Millisecond), res.Verification.Compare.Round(time.Millisecond), orDash(res.Previous))
+	d["objects"] = strconv.Itoa(res.Verification.Objects)
+	d["verified"] = "every table's row count and checksum, every object's owner and privileges, the database's owner, privileges and settings, and the extensions equal the backup's manifest"
+	fmt.Fprintf(r.out, "rollback: %s restored: %d tables, %d rows, counts and checksums equal the backup's; owners, privileges, default privileges, settings and extensions of %d objects equal the backup's (restore %s, compare %s); the database as it was is kept as %s\n",
+		res.Database, res.Verification.Tables, res.Verification.Rows, res.Verification.Objects, res.Verification.Restore.Round(time.Millisecond), res.Verification.Compare.Round(time.Millisecond), orDash(res.Previous))
 	return []map[string]string{d}, nil
 }

@@ -4,6 +4,7 @@ package rollback_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/granter/runbook/fixtures/granter"
+	"github.com/granter/runbook/fixtures/platform"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
@@ -132,7 +134,28 @@ func assertDatabaseEqualsBackup(t testing.TB, b pgbackup.Backup) {
 		_, ok := b.Tables[n]
 		assert.True(t, ok, "table %s exists now but not in the backup", n)
 	}
-	t.Logf("%d tables, %d rows: every count and checksum equals the backup's", len(now.Tables), now.Rows())
+	for _, d := range pgbackup.CompareAccess(b.Access, now.Access) {
+		assert.Fail(t, "owners and privileges now vs in the backup", "%s", d)
+	}
+	t.Logf("%d tables, %d rows: every count and checksum equals the backup's; owners, privileges and settings of %d objects too", len(now.Tables), now.Rows(), len(now.Access))
+}
+
+// assertServicesAsAppRole: the services' sessions log in as the
+// application role (which owns nothing), so the smoke flows that just
+// passed read and wrote through its grants.
+func assertServicesAsAppRole(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, tgt.Database.URL.Reveal())
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = $1 AND application_name = ANY($2)",
+		tgt.Database.Name, []string{target.BackendCore, target.DataService, target.WebFrontend})
+	require.NoError(t, err)
+	users, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Equal(t, []string{platform.AppRole}, users, "the services' database sessions")
 }
 
 // assertOnVersion: every deployment's image is the version's, its rollout
@@ -178,4 +201,52 @@ func TestRollbackRunsAgainAfterAFailure(t *testing.T) {
 	}
 	assertDatabaseEqualsBackup(t, d.backup)
 	assertOnVersion(t, granter.V1)
+}
+
+// A rollback killed in the middle of its database switch (after refusing
+// connections, before the rename) leaves granter_db refusing every
+// connection and the restored copy behind; the next `make rollback` says
+// so, repairs it and completes (issue 12, item 3).
+func TestSecondRollbackRepairsAKilledSwitch(t *testing.T) {
+	reset(t)
+	d := deploy(t, granter.V2)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	src, err := pgbackup.SourceOf(tgt)
+	require.NoError(t, err)
+	maintenance, err := src.URLFor(pgbackup.MaintenanceDB)
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, maintenance.Reveal())
+	require.NoError(t, err)
+	db := pgx.Identifier{tgt.Database.Name}.Sanitize()
+	leftover := tgt.Database.Name + "_restore_0badf00d"
+	_, err = conn.Exec(ctx, "ALTER DATABASE "+db+" WITH ALLOW_CONNECTIONS false")
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{leftover}.Sanitize()+" TEMPLATE template0")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+	_, err = pgx.Connect(ctx, tgt.Database.URL.Reveal())
+	require.ErrorContains(t, err, "not currently accepting connections", "the state a killed switch leaves")
+
+	var buf strings.Builder
+	res, err := rollback.Run(ctx, tgt, rollback.Options{RunDir: d.runDir, Out: io.MultiWriter(out(t), &buf), Smoke: smokeOptions(),
+		Reason: "second rollback after a killed switch", RecordPath: filepath.Join(d.runDir, "rollback.json")})
+	require.NoError(t, err, "the second rollback completes")
+	require.NotNil(t, res.Restored)
+	assert.Contains(t, buf.String(), "an earlier switch was interrupted: "+tgt.Database.Name+" was refusing connections")
+	assert.Contains(t, buf.String(), "dropped "+leftover)
+	assertDatabaseEqualsBackup(t, d.backup)
+	assertOnVersion(t, granter.V1)
+	for _, r := range res.Smoke {
+		assert.NoError(t, r.Err(), "%s", r)
+	}
+	entries, err := journal.Read(d.runDir)
+	require.NoError(t, err)
+	recorded := ""
+	for _, e := range entries {
+		if e.Phase == rollback.Phase && e.Step == "3" {
+			recorded += e.Data["database.recovered"]
+		}
+	}
+	assert.Contains(t, recorded, "connections allowed again", "the journal records the repair")
 }

@@ -58,6 +58,7 @@ import (
 
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/localenv"
+	"github.com/granter/runbook/fixtures/platform"
 	"github.com/granter/runbook/fixtures/preflightlab"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/flagorder"
@@ -169,7 +170,7 @@ func localMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return exitcode.Internal
 		}
 	}
-	tgt.Migrations.Command = []string{migrator, "migrate", "run"}
+	tgt.Migrations.Command = []string{migrator, "migrate", "run", "--role=" + platform.OwnerRole} // as the schema's owner
 	tgt.Migrations.StatusCommand = []string{migrator, "migrate", "status"}
 	envFile, err := writeEnvFile(root, platformDir, dir, tgt)
 	if err != nil {

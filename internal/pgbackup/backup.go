@@ -31,6 +31,10 @@ type Backup struct {
 	// Tables are every table's rows and checksum in that snapshot, keyed by
 	// name (schema-qualified outside public).
 	Tables map[string]TableStat `json:"tables"`
+	// Access is every object's owner and privileges, the database's own
+	// (owner, privileges, settings) and the extensions, in the same
+	// snapshot: what a restore must give back besides the rows.
+	Access Access `json:"access"`
 	// Duration is how long the dump took, statistics included; Stats is
 	// how long counting and checksumming the tables took (alongside
 	// pg_dump, in the same snapshot).
@@ -86,6 +90,9 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 		return Backup{}, fmt.Errorf("dump %s: export snapshot: %w", src, err)
 	}
 	b := Backup{Database: src.Database, Taken: o.now().UTC()}
+	if b.Access, err = accessOf(ctx, tx); err != nil {
+		return Backup{}, fmt.Errorf("dump %s: %w", src, err)
+	}
 
 	f, final, err := createExclusive(dir, b.Taken)
 	if err != nil {

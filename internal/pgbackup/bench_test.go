@@ -2,9 +2,11 @@ package pgbackup_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -12,47 +14,112 @@ import (
 	"github.com/granter/runbook/internal/pgbackup"
 )
 
-// BenchmarkBackupVerify1M measures checklist item 1 on a production-sized
-// grants table: the dump (pg_dump -Fc inside the container, with the
-// in-snapshot statistics), the restore into a scratch database and the
-// comparison, each reported as its own metric (BENCHMARKS.md):
-//
-//	go test -run '^$' -bench BenchmarkBackupVerify1M -benchtime 3x ./internal/pgbackup
-//
-// The 1,000,000 rows are generated once, outside the timer, in the v1.9.0
-// schema (granter.InstallBaseline) with realistic text sizes.
-func BenchmarkBackupVerify1M(b *testing.B) {
+// bench1M is a database of 1,000,000 grants in the v1.9.0 schema
+// (granter.InstallBaseline, realistic text sizes), owned by the owner role
+// with the application's grants, generated once, outside the timer.
+func bench1M(b *testing.B) pgbackup.Source {
 	const rows = 1_000_000
 	ctx := context.Background()
+	ensureRoles(b)
 	src := newDB(b, "")
-	pool, err := pgxpool.New(ctx, urlOf(b, src.Database))
+	exec(b, src.Database, "ALTER DATABASE "+src.Database+" OWNER TO granter_owner; "+
+		"ALTER ROLE granter_app IN DATABASE "+src.Database+" SET statement_timeout = '30s'; "+
+		"ALTER DEFAULT PRIVILEGES FOR ROLE granter_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO granter_app")
+	pc, err := pgxpool.ParseConfig(urlOf(b, src.Database))
+	require.NoError(b, err)
+	pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SET ROLE granter_owner")
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	require.NoError(b, err)
 	defer pool.Close()
 	require.NoError(b, granter.InstallBaseline(ctx, pool))
 	began := time.Now()
 	require.NoError(b, granter.BulkGrants(ctx, pool, rows))
 	b.Logf("generated %d grants in %s", rows, time.Since(began).Round(time.Millisecond))
-
 	var size string
 	require.NoError(b, pool.QueryRow(ctx, "SELECT pg_size_pretty(pg_total_relation_size('grants'))").Scan(&size))
 	b.Logf("grants: %s with its indexes", size)
+	return src
+}
 
-	var dump, stats, restore, cmp time.Duration
+// BenchmarkBackupVerify1M measures checklist item 1 on a production-sized
+// grants table against the bare tool, in the same iteration: a bare
+// `pg_dump -Fc` of the database (pgdump-s), then the dump (pg_dump -Fc in
+// the exported snapshot, then the table statistics in it), the restore
+// into a scratch database with owners and privileges and the comparison
+// (rows, checksums, owners, privileges, settings). verify-x-pgdump is the
+// whole verification (dump + restore + compare) over the bare pg_dump
+// (BENCHMARKS.md):
+//
+//	go test -run '^$' -bench BenchmarkBackupVerify1M -benchtime 3x ./internal/pgbackup
+func BenchmarkBackupVerify1M(b *testing.B) {
+	ctx := context.Background()
+	src := bench1M(b)
+	var bare, dump, stats, restore, cmp time.Duration
 	var bytes int64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
+		began := time.Now()
+		require.NoError(b, pgbackup.BarePgDump(ctx, src, filepath.Join(dir, "bare.dump")))
+		bare += time.Since(began)
 		bk, err := pgbackup.Dump(ctx, src, dir)
 		require.NoError(b, err)
-		require.Equal(b, int64(rows), bk.Tables["grants"].Rows)
+		require.Equal(b, int64(1_000_000), bk.Tables["grants"].Rows)
 		v, err := pgbackup.Verify(ctx, bk, src.Server)
 		require.NoError(b, err)
 		dump, stats, restore, cmp, bytes = dump+bk.Duration, stats+bk.Stats, restore+v.Restore, cmp+v.Compare, bk.Size
 	}
 	n := float64(b.N)
+	b.ReportMetric(bare.Seconds()/n, "pgdump-s")
 	b.ReportMetric(dump.Seconds()/n, "dump-s")
 	b.ReportMetric(stats.Seconds()/n, "stats-s")
 	b.ReportMetric(restore.Seconds()/n, "restore-s")
 	b.ReportMetric(cmp.Seconds()/n, "compare-s")
+	b.ReportMetric((dump+restore+cmp).Seconds()/bare.Seconds(), "verify-x-pgdump")
 	b.ReportMetric(float64(bytes)/1e6, "MB")
+}
+
+// BenchmarkRestore1M measures the rollback's Step 3 on a production-sized
+// database against the bare tool, in the same iteration: a plain
+// `pg_restore` of the backup into a new database (pgrestore-s), then
+// pgbackup.Restore (the roles checked, pg_restore with owners and
+// privileges into a new database, the database's owner and settings, the
+// comparison with the manifest, the switch). restore-x-pgrestore is their
+// ratio: the RTO's price for a database proven equal to the backup.
+//
+//	go test -run '^$' -bench BenchmarkRestore1M -benchtime 3x ./internal/pgbackup
+func BenchmarkRestore1M(b *testing.B) {
+	ctx := context.Background()
+	src := bench1M(b)
+	bk, err := pgbackup.Dump(ctx, src, b.TempDir())
+	require.NoError(b, err)
+	b.Cleanup(func() { dropLike(b, src.Database+`\_before\_%`) })
+	var bare, total, restore, cmp time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := src.Database + "_bare"
+		began := time.Now()
+		require.NoError(b, pgbackup.BarePgRestore(ctx, src.Server, bk.Path, name))
+		bare += time.Since(began)
+		b.StopTimer()
+		require.NoError(b, pgbackup.Drop(ctx, src.Server, name))
+		b.StartTimer()
+		began = time.Now()
+		r, err := pgbackup.Restore(ctx, bk, src)
+		require.NoError(b, err)
+		total += time.Since(began)
+		restore, cmp = restore+r.Verification.Restore, cmp+r.Verification.Compare
+		b.StopTimer()
+		require.NoError(b, pgbackup.Drop(ctx, src.Server, r.Previous))
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(bare.Seconds()/n, "pgrestore-s")
+	b.ReportMetric(total.Seconds()/n, "rollback-restore-s")
+	b.ReportMetric(restore.Seconds()/n, "restore-s")
+	b.ReportMetric(cmp.Seconds()/n, "compare-s")
+	b.ReportMetric(total.Seconds()/bare.Seconds(), "restore-x-pgrestore")
 }

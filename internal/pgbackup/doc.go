@@ -7,15 +7,31 @@
 // Three calls:
 //   - Dump takes a full backup in pg_dump's custom format into
 //     backup-YYYYMMDD-HHMMSS.dump (mode 0600) and, in the same snapshot,
-//     every table's row count and content checksum; it writes a manifest
-//     (backup-....dump.json: sha256, size, time, tables) beside the file.
-//   - Verify proves the backup restores: the file still has its sha256,
-//     pg_restore into a new scratch database succeeds, and every table there
-//     has the row count and checksum recorded at dump time. The scratch
-//     database is dropped afterwards; the manifest records the verification.
-//   - Restore puts a backup back safely: into a NEW database, verified, and
-//     only then switched in by renaming (the old database is kept, renamed,
-//     never half-dropped).
+//     every table's row count and content checksum, and the Access: every
+//     object's owner and privileges, the default privileges, the
+//     database's owner, privileges and settings (ALTER DATABASE ... SET,
+//     ALTER ROLE ... IN DATABASE ... SET, which no pg_dump of one database
+//     carries) and the extensions; it writes a manifest (backup-....dump.json:
+//     sha256, size, time, tables, access) beside the file.
+//   - Verify proves the backup restores exactly: the file still has its
+//     sha256, the roles it names exist, pg_restore WITH owners and
+//     privileges into a new scratch database succeeds, the database-level
+//     owner, privileges and settings are applied, and every table there has
+//     the row count and checksum and every object the owner and privileges
+//     recorded at dump time. The scratch database is dropped afterwards;
+//     the manifest records the verification.
+//   - Restore puts a backup back safely: into a NEW database, verified like
+//     Verify, and only then switched in by renaming (the old database is
+//     kept, renamed, never half-dropped). An interrupted switch is settled
+//     at once; one killed half-way is repaired by the next Restore
+//     (RecoverSwitch).
+//
+// The roles: the URL's role (the runbook's) needs CREATEDB, membership in
+// every role that owns something in the database (to give the objects back
+// to their owners) and, for role-specific database settings, superuser or
+// CREATEROLE. Roles are cluster-wide and not in a backup: a role the backup
+// names that is missing on the server is refused before any change
+// (*MissingRolesError).
 //
 // Latest and LatestVerified find the newest backup of a folder from the
 // manifests, for Step 1.1 and the rollback.

@@ -44,6 +44,8 @@ type options struct {
 	every        time.Duration
 	now          func() time.Time
 	afterRestore func(ctx context.Context, copy Source) error
+	restoreArgs  []string                // tests: extra pg_restore arguments
+	switchHook   func(point string) bool // tests: interrupt the switch
 }
 
 // DefaultProgressEvery is how often progress is reported.

@@ -95,14 +95,21 @@ func (s Server) connect(ctx context.Context, database string) (*pgx.Conn, error)
 	return conn, nil
 }
 
-// sessionSettings fix the text output of dates, times, floats and bytes.
+// sessionSettings fix the text output of dates, times, floats and bytes,
+// and lift the timeouts a database or a role may set (ALTER DATABASE ...
+// SET statement_timeout): a checksum of a million rows, or the dump's
+// snapshot held while pg_dump runs, must not be cut short. Settings given
+// when connecting take precedence over those.
 var sessionSettings = map[string]string{
-	"TimeZone":           "UTC",
-	"DateStyle":          "ISO, YMD",
-	"IntervalStyle":      "postgres",
-	"extra_float_digits": "1",
-	"bytea_output":       "hex",
-	"application_name":   "runbook-pgbackup",
+	"statement_timeout":                   "0",
+	"lock_timeout":                        "0",
+	"idle_in_transaction_session_timeout": "0",
+	"TimeZone":                            "UTC",
+	"DateStyle":                           "ISO, YMD",
+	"IntervalStyle":                       "postgres",
+	"extra_float_digits":                  "1",
+	"bytea_output":                        "hex",
+	"application_name":                    "runbook-pgbackup",
 }
 
 // pgEnv turns the URL into the libpq environment variables of database.

@@ -24,6 +24,9 @@ type Verification struct {
 	Compare time.Duration `json:"compare_ns"` // counting and checksumming the copy
 	Tables  int           `json:"tables"`
 	Rows    int64         `json:"rows"`
+	// Objects is how many objects' owners and privileges (and the
+	// database's settings and extensions) were found equal.
+	Objects int `json:"objects"`
 }
 
 // DropTimeout bounds the drop of a scratch database, which runs on a fresh
@@ -37,11 +40,14 @@ func WithAfterRestore(fn func(ctx context.Context, copy Source) error) Option {
 	return func(o *options) { o.afterRestore = fn }
 }
 
-// Verify proves b restores: the file still has its recorded sha256 and
-// size (else an *IntegrityError), pg_restore --no-owner into a new scratch
-// database on scratch succeeds (else a *ToolError), and every table there
-// has the rows and checksum recorded at dump time (else a *MismatchError
-// naming each table, expected vs seen). The scratch database is dropped in
+// Verify proves b restores exactly: the file still has its recorded
+// sha256 and size (else an *IntegrityError), the roles its objects belong
+// to exist (else a *MissingRolesError), pg_restore with owners and
+// privileges into a new scratch database on scratch succeeds (else a
+// *ToolError), and every table there has the rows and checksum recorded
+// at dump time and every object its owner and privileges, the database
+// its owner, privileges and settings, the extensions their version (else
+// a *MismatchError naming each, expected vs seen). The scratch database is dropped in
 // every case. On success the verification is recorded in b's manifest.
 func Verify(ctx context.Context, b Backup, scratch Server, opts ...Option) (Verification, error) {
 	o := collect(opts)
@@ -73,12 +79,25 @@ func Verify(ctx context.Context, b Backup, scratch Server, opts ...Option) (Veri
 }
 
 // restoreAndCompare creates copyDB (connecting to maintenance, the URL's
-// database when empty), restores b into it and compares. The caller drops
-// copyDB.
+// database when empty), restores b into it with its owners and
+// privileges, gives it the database's own owner, privileges and settings,
+// and compares rows, checksums, owners and privileges with the manifest.
+// The caller drops copyDB.
 func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance string, o options) (Verification, error) {
 	v := Verification{Scratch: copyDB.Database}
-	if err := createDatabase(ctx, copyDB.Server, maintenance, copyDB.Database); err != nil {
+	if len(b.Access) == 0 {
+		return v, fmt.Errorf("backup %s records no owners and privileges (its manifest was written by an older runbook): it cannot be restored exactly; take a new backup", b.Path)
+	}
+	conn, err := copyDB.connect(ctx, maintenance)
+	if err != nil {
 		return v, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := checkRoles(ctx, conn, copyDB.Server, b.Access); err != nil {
+		return v, err
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{copyDB.Database}.Sanitize()+" TEMPLATE template0"); err != nil {
+		return v, fmt.Errorf("create scratch database %s on %s (the database user needs CREATEDB): %w", copyDB.Database, copyDB.Server, err)
 	}
 	f, err := os.Open(b.Path)
 	if err != nil {
@@ -87,11 +106,16 @@ func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance
 	defer f.Close()
 	start := time.Now()
 	m := o.meter("restoring", copyDB.Database, b.Size)
-	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore",
-		args:  []string{"--no-owner", "--no-privileges", "--exit-on-error", "--no-password", "--dbname=" + copyDB.Database},
-		stdin: io.TeeReader(f, m)}
+	// Owners and privileges are restored (no --no-owner, no
+	// --no-privileges): the restoring role must be a member of every
+	// owner, which checkRoles made sure of.
+	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + copyDB.Database}, o.restoreArgs...)
+	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: args, stdin: io.TeeReader(f, m)}
 	err = t.run(ctx)
 	m.stop()
+	if err == nil {
+		err = applyDatabaseAccess(ctx, conn, copyDB.Database, b.Access)
+	}
 	v.Restore = time.Since(start)
 	if err != nil {
 		return v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
@@ -103,31 +127,37 @@ func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance
 	}
 	start = time.Now()
 	cm := o.meter("comparing", copyDB.Database, 0)
-	got, err := statsOf(ctx, copyDB)
+	got, access, err := statsOf(ctx, copyDB)
 	cm.stop()
 	v.Compare = time.Since(start)
 	if err != nil {
 		return v, err
 	}
-	if diffs := compare(b.Tables, got); len(diffs) > 0 {
-		return v, &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs}
+	diffs, adiffs := compare(b.Tables, got), CompareAccess(b.Access, access)
+	if len(diffs) > 0 || len(adiffs) > 0 {
+		return v, &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs, Access: adiffs}
 	}
-	v.At, v.Tables, v.Rows = o.now().UTC(), len(got), totalRows(got)
+	v.At, v.Tables, v.Rows, v.Objects = o.now().UTC(), len(got), totalRows(got), len(access)
 	return v, nil
 }
 
-// statsOf counts and checksums every table of db.
-func statsOf(ctx context.Context, db Source) (map[string]TableStat, error) {
+// statsOf counts and checksums every table of db and reads its owners and
+// privileges.
+func statsOf(ctx context.Context, db Source) (map[string]TableStat, Access, error) {
 	conn, err := db.connect(ctx, db.Database)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	access, err := accessOf(ctx, conn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", db, err)
+	}
 	st, err := tableStats(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", db, err)
+		return nil, nil, fmt.Errorf("%s: %w", db, err)
 	}
-	return st, nil
+	return st, access, nil
 }
 
 // scratchName is <database>_<purpose>_<random>, within PostgreSQL's 63.
@@ -141,18 +171,6 @@ func scratchName(database, purpose string) (string, error) {
 		database = database[:63-len(suffix)]
 	}
 	return database + suffix, nil
-}
-
-func createDatabase(ctx context.Context, srv Server, maintenance, name string) error {
-	conn, err := srv.connect(ctx, maintenance)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE template0"); err != nil {
-		return fmt.Errorf("create scratch database %s on %s (the database user needs CREATEDB): %w", name, srv, err)
-	}
-	return nil
 }
 
 // dropDatabase drops name (if it exists), ending its sessions, on a fresh
