@@ -52,22 +52,9 @@ func init() {
 // its own flags; plan gives its steps.
 func action(name string, needVersion bool, flags func(*flag.FlagSet), plan func(tgt *target.Target, version string) []deploy.Step) func(context.Context, []string, io.Writer, io.Writer) int {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		var f runFlags
-		f.add(fs, true)
-		if flags != nil {
-			flags(fs)
-		}
-		if ok, code := parse(fs, args); !ok {
-			return code
-		}
-		tgt, code := loadTarget(ctx, stderr)
+		tgt, f, code := prologue(ctx, name, args, flags, stderr)
 		if tgt == nil {
 			return code
-		}
-		if f.version == "" {
-			f.version = tgt.Version
 		}
 		if needVersion {
 			if err := deploy.Validate(tgt, f.version); err != nil {
@@ -146,4 +133,28 @@ func serviceNames(tgt *target.Target) string {
 		n = append(n, s.Name)
 	}
 	return strings.Join(n, ", ")
+}
+
+// prologue is what every step command does first: its flags (the run
+// flags, then flags's own) parsed, the target loaded, the version
+// defaulted from it. A nil target means stop with the code.
+func prologue(ctx context.Context, name string, args []string, flags func(*flag.FlagSet), stderr io.Writer) (*target.Target, runFlags, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	f.add(fs, true)
+	if flags != nil {
+		flags(fs)
+	}
+	if ok, code := parse(fs, args); !ok {
+		return nil, f, code
+	}
+	tgt, code := loadTarget(ctx, stderr)
+	if tgt == nil {
+		return nil, f, code
+	}
+	if f.version == "" {
+		f.version = tgt.Version
+	}
+	return tgt, f, exitcode.OK
 }

@@ -49,22 +49,9 @@ func init() {
 // code is 2 whatever failed; CI reads the file).
 func gateCommand(name string, flags func(*flag.FlagSet), plan func(*target.Target) []deploy.Step) func(context.Context, []string, io.Writer, io.Writer) int {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-		fs := flag.NewFlagSet(name, flag.ContinueOnError)
-		fs.SetOutput(stderr)
-		var f runFlags
-		f.add(fs, true)
-		if flags != nil {
-			flags(fs)
-		}
-		if ok, code := parse(fs, args); !ok {
-			return code
-		}
-		tgt, code := loadTarget(ctx, stderr)
+		tgt, f, code := prologue(ctx, name, args, flags, stderr)
 		if tgt == nil {
 			return code
-		}
-		if f.version == "" {
-			f.version = tgt.Version
 		}
 		if f.runDir == "" {
 			f.runDir = defaultRunDir(tgt.Env)
