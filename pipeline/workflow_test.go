@@ -113,7 +113,11 @@ func secretEnvNames(tb testing.TB) map[string][]string {
 	for _, env := range environments {
 		file := filepath.Join("..", "environments", env+".yaml")
 		tgt, err := target.LoadFile(file, func(name string) (string, bool) {
-			if strings.HasSuffix(name, "_URL") {
+			switch {
+			case strings.HasSuffix(name, "_DATABASE_URL"):
+				// The URL must name the file's database.name (target.DatabaseNamed).
+				return "postgres://runbook:pw@db.example.com:5432/granter_db", true
+			case strings.HasSuffix(name, "_URL"):
 				return "https://secret.example.com/" + name, true
 			}
 			return "", false
