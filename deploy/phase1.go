@@ -103,18 +103,25 @@ func backupStep(tgt *target.Target) Step {
 			if err != nil {
 				return err
 			}
-			p := progress.New(r.Writer(), "backup: dumping "+src.Database, 0)
-			b, err := pgbackup.Dump(ctx, src, s.Target.Backup.Dir, pgbackup.WithProgress(func(pr pgbackup.Progress) {
-				if pr.Stage == "dumping" {
+			scratch := pgbackup.ScratchOf(s.Target, src)
+			// One pass: pg_dump's output is written to the file and
+			// restored into a scratch database at the same time, then
+			// the copy is compared with the dump's snapshot.
+			p := progress.New(r.Writer(), "backup: dumping "+src.Database+" and restoring it into a scratch database", 0)
+			b, verr, err := pgbackup.DumpVerified(ctx, src, s.Target.Backup.Dir, scratch, pgbackup.WithProgress(func(pr pgbackup.Progress) {
+				switch pr.Stage {
+				case "dumping":
 					p.Update(pr.Bytes)
+				case "restoring":
+					p.Note("restored %s", pgbackup.MB(pr.Bytes))
+				case "comparing":
+					p.Note("comparing the copy with the dump's snapshot")
 				}
 			}, time.Second))
 			if err != nil {
 				_ = p.Done("failed")
 				return fmt.Errorf("backup of %s: %w", src.Database, err)
 			}
-			p.Update(b.Size)
-			_ = p.Done("dumped")
 			r.Set(journal.KeyBackupFile, b.Path)
 			r.Set(journal.KeyBackupSHA256, b.SHA256)
 			r.Set("backup.size", fmt.Sprint(b.Size))
@@ -123,23 +130,13 @@ func backupStep(tgt *target.Target) Step {
 			r.Set("backup.rows", fmt.Sprint(b.Rows()))
 			r.Set("backup.manifest", b.ManifestPath())
 			r.Logf("%s: %s, sha256 %s, %d tables, %d rows", b.Path, pgbackup.MB(b.Size), b.SHA256, len(b.Tables), b.Rows())
-
-			scratch := src.Server
-			if !s.Target.Backup.ScratchURL.IsZero() {
-				scratch = pgbackup.Server{URL: s.Target.Backup.ScratchURL}
+			if verr != nil {
+				_ = p.Done("failed")
+				return fmt.Errorf("backup %s taken but NOT verified: %w", filepath.Base(b.Path), verr)
 			}
-			vp := progress.New(r.Writer(), "backup: verifying by restore into a scratch database", b.Size)
-			v, err := pgbackup.Verify(ctx, b, scratch, pgbackup.WithProgress(func(pr pgbackup.Progress) {
-				if pr.Stage == "restoring" {
-					vp.Update(pr.Bytes)
-				}
-			}, time.Second))
-			if err != nil {
-				_ = vp.Done("failed")
-				return fmt.Errorf("backup %s taken but NOT verified: %w", filepath.Base(b.Path), err)
-			}
-			vp.Update(b.Size)
-			_ = vp.Done("verified")
+			p.Update(b.Size)
+			_ = p.Done("verified")
+			v := b.Verified
 			r.Set(journal.KeyBackupVerified, "true")
 			r.Set("backup.verified.at", v.At.UTC().Format(time.RFC3339))
 			r.Resultf("%s: %s, sha256 %s…, %d tables / %d rows; verified: restored into %s and compared table by table (%s)",

@@ -69,8 +69,15 @@ func FileName(t time.Time) string { return FilePrefix + t.UTC().Format(timeLayou
 // <name>.partial (0600), hashed as it is written, synced, then renamed, so
 // a dump that dies half-way never looks like a backup. The manifest is
 // written last.
-func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup, err error) {
-	o := collect(opts)
+func Dump(ctx context.Context, src Source, dir string, opts ...Option) (Backup, error) {
+	return dump(ctx, src, dir, collect(opts), nil)
+}
+
+// dump is Dump. When tee is not nil it is called with the owners and
+// privileges read in the snapshot, before pg_dump starts; what it returns
+// receives every byte pg_dump writes, as the file does, and is closed as
+// soon as pg_dump ends (with its error, if it failed).
+func dump(ctx context.Context, src Source, dir string, o options, tee func(Access) teeSink) (_ Backup, err error) {
 	start := time.Now()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Backup{}, fmt.Errorf("backup folder: %w", err)
@@ -107,9 +114,15 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 	}()
 	hash := sha256.New()
 	m := o.meter("dumping", src.Database, 0)
+	out := []io.Writer{f, hash, m}
+	var sink teeSink
+	if tee != nil {
+		sink = tee(b.Access)
+		out = append(out, sink)
+	}
 	t := tool{srv: src.Server, database: src.Database, name: "pg_dump",
 		args:   []string{"--format=custom", "--snapshot=" + snapshot, "--no-password"},
-		stdout: io.MultiWriter(f, hash, m)}
+		stdout: io.MultiWriter(out...)}
 
 	// pg_dump and the statistics share the snapshot; run them together.
 	// The first to fail stops the other (a large table takes minutes) and
@@ -126,7 +139,11 @@ func Dump(ctx context.Context, src Source, dir string, opts ...Option) (_ Backup
 	dumped := make(chan struct{})
 	go func() {
 		defer close(dumped)
-		fail(t.run(both))
+		err := t.run(both)
+		if sink != nil {
+			sink.CloseWithError(err)
+		}
+		fail(err)
 	}()
 	statsStart := time.Now()
 	tables, statsErr := tableStats(both, tx)

@@ -51,6 +51,15 @@ func SourceOf(tgt *target.Target) (Source, error) {
 	return Source{Server: Server{URL: tgt.Database.URL, Container: tgt.Database.Container}, Database: tgt.Database.Name}, nil
 }
 
+// ScratchOf is where src's backups are verified for tgt: the server of
+// backup.scratchURLEnv when the file names one, else src's own.
+func ScratchOf(tgt *target.Target, src Source) Server {
+	if !tgt.Backup.ScratchURL.IsZero() {
+		return Server{URL: tgt.Backup.ScratchURL}
+	}
+	return src.Server
+}
+
 func (s Server) String() string {
 	if s.Container != "" {
 		return "container " + shortID(s.Container)

@@ -79,66 +79,84 @@ func Verify(ctx context.Context, b Backup, scratch Server, opts ...Option) (Veri
 }
 
 // restoreAndCompare creates copyDB (connecting to maintenance, the URL's
-// database when empty), restores b into it with its owners and
+// database when empty), restores the file b into it with its owners and
 // privileges, gives it the database's own owner, privileges and settings,
 // and compares rows, checksums, owners and privileges with the manifest.
 // The caller drops copyDB.
 func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance string, o options) (Verification, error) {
+	f, err := os.Open(b.Path)
+	if err != nil {
+		return Verification{Scratch: copyDB.Database}, fmt.Errorf("backup file: %w", err)
+	}
+	defer f.Close()
+	v, err := restoreFrom(ctx, b.Access, f, b.Size, copyDB, maintenance, o)
+	if err != nil {
+		return v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
+	}
+	return v, compareCopy(ctx, b, copyDB, o, &v)
+}
+
+// restoreFrom creates copyDB and pg_restores the archive read from r
+// (size bytes when known, for progress) into it with its owners and
+// privileges, then gives it the database's own owner, privileges and
+// settings from access. It returns the Verification so far (Scratch,
+// Restore). The caller drops copyDB.
+func restoreFrom(ctx context.Context, access Access, r io.Reader, size int64, copyDB Source, maintenance string, o options) (Verification, error) {
 	v := Verification{Scratch: copyDB.Database}
-	if len(b.Access) == 0 {
-		return v, fmt.Errorf("backup %s records no owners and privileges (its manifest was written by an older runbook): it cannot be restored exactly; take a new backup", b.Path)
+	if len(access) == 0 {
+		return v, errors.New("the backup records no owners and privileges (its manifest was written by an older runbook): it cannot be restored exactly; take a new backup")
 	}
 	conn, err := copyDB.connect(ctx, maintenance)
 	if err != nil {
 		return v, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := checkRoles(ctx, conn, copyDB.Server, b.Access); err != nil {
+	if err := checkRoles(ctx, conn, copyDB.Server, access); err != nil {
 		return v, err
 	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{copyDB.Database}.Sanitize()+" TEMPLATE template0"); err != nil {
 		return v, fmt.Errorf("create scratch database %s on %s (the database user needs CREATEDB): %w", copyDB.Database, copyDB.Server, err)
 	}
-	f, err := os.Open(b.Path)
-	if err != nil {
-		return v, fmt.Errorf("backup file: %w", err)
-	}
-	defer f.Close()
 	start := time.Now()
-	m := o.meter("restoring", copyDB.Database, b.Size)
+	m := o.meter("restoring", copyDB.Database, size)
 	// Owners and privileges are restored (no --no-owner, no
 	// --no-privileges): the restoring role must be a member of every
 	// owner, which checkRoles made sure of.
 	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + copyDB.Database}, o.restoreArgs...)
-	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: args, stdin: io.TeeReader(f, m)}
+	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: args, stdin: io.TeeReader(r, m)}
 	err = t.run(ctx)
 	m.stop()
 	if err == nil {
-		err = applyDatabaseAccess(ctx, conn, copyDB.Database, b.Access)
+		err = applyDatabaseAccess(ctx, conn, copyDB.Database, access)
 	}
 	v.Restore = time.Since(start)
-	if err != nil {
-		return v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
-	}
+	return v, err
+}
+
+// compareCopy compares the restored copyDB with what b recorded at dump
+// time: every table's rows and checksum, every object's owner and
+// privileges, the database's settings, the extensions. A difference is a
+// *MismatchError. On success v is completed.
+func compareCopy(ctx context.Context, b Backup, copyDB Source, o options, v *Verification) error {
 	if o.afterRestore != nil {
 		if err := o.afterRestore(ctx, copyDB); err != nil {
-			return v, err
+			return err
 		}
 	}
-	start = time.Now()
+	start := time.Now()
 	cm := o.meter("comparing", copyDB.Database, 0)
 	got, access, err := statsOf(ctx, copyDB)
 	cm.stop()
 	v.Compare = time.Since(start)
 	if err != nil {
-		return v, err
+		return err
 	}
 	diffs, adiffs := compare(b.Tables, got), CompareAccess(b.Access, access)
 	if len(diffs) > 0 || len(adiffs) > 0 {
-		return v, &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs, Access: adiffs}
+		return &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs, Access: adiffs}
 	}
 	v.At, v.Tables, v.Rows, v.Objects = o.now().UTC(), len(got), totalRows(got), len(access)
-	return v, nil
+	return nil
 }
 
 // statsOf counts and checksums every table of db and reads its owners and

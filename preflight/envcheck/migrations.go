@@ -111,10 +111,7 @@ func (it *item) migrations(ctx context.Context, r *flow.Recorder) error {
 	if err != nil {
 		return err
 	}
-	scratch := src.Server
-	if !it.tgt.Backup.ScratchURL.IsZero() {
-		scratch = pgbackup.Server{URL: it.tgt.Backup.ScratchURL}
-	}
+	scratch := pgbackup.ScratchOf(it.tgt, src)
 	copyDB, drop, err := pgbackup.Copy(ctx, b, scratch, it.c.pg...)
 	defer func() {
 		if drop != nil {

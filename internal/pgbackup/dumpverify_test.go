@@ -1,0 +1,87 @@
+package pgbackup_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/granter/runbook/internal/pgbackup"
+)
+
+// TestDumpVerified: the one-pass backup proves what Dump then Verify
+// prove, and a failed verification never costs the backup.
+func TestDumpVerified(t *testing.T) {
+	t.Run("verified_in_one_pass", func(t *testing.T) {
+		src := newDB(t, schema)
+		dir := t.TempDir()
+		b, verr, err := pgbackup.DumpVerified(t.Context(), src, dir, src.Server)
+		require.NoError(t, err)
+		require.NoError(t, verr)
+		require.NotNil(t, b.Verified)
+		assert.Equal(t, int64(566), b.Verified.Rows)
+		assert.Equal(t, 4, b.Verified.Tables)
+		assert.Positive(t, b.Verified.Objects)
+		m, err := pgbackup.ReadManifest(b.ManifestPath())
+		require.NoError(t, err)
+		require.NotNil(t, m.Verified, "the verification is recorded in the manifest")
+		// The file is an ordinary backup: Verify, from the file, agrees.
+		_, err = pgbackup.Verify(t.Context(), b, src.Server)
+		require.NoError(t, err)
+		assert.Empty(t, databases(t, `%\_verify\_%`), "the scratch database is dropped")
+		got, err := pgbackup.LatestVerified(dir, src.Database)
+		require.NoError(t, err)
+		assert.Equal(t, b.Path, got.Path)
+	})
+
+	t.Run("a_copy_that_differs_is_not_verified_but_the_backup_is_kept", func(t *testing.T) {
+		src := newDB(t, schema)
+		b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server,
+			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
+				exec(t, copy.Database, "DELETE FROM audit_log WHERE line = 'line 1'")
+				return nil
+			}))
+		require.NoError(t, err, "the backup itself was taken")
+		var mm *pgbackup.MismatchError
+		require.ErrorAs(t, verr, &mm)
+		assert.ErrorContains(t, verr, "table audit_log: 39 rows restored, 40 at dump time")
+		assert.Nil(t, b.Verified)
+		_, serr := os.Stat(b.Path)
+		require.NoError(t, serr, "the backup file is kept")
+		m, err := pgbackup.ReadManifest(b.ManifestPath())
+		require.NoError(t, err)
+		assert.Nil(t, m.Verified, "an unverified backup is not recorded as verified")
+		assert.Empty(t, databases(t, `%\_verify\_%`))
+	})
+
+	t.Run("a_restore_that_cannot_start_never_blocks_nor_fails_the_dump", func(t *testing.T) {
+		src := newDB(t, schema)
+		bad := src.Server
+		bad.Container = "no-such-container-runbook"
+		b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), bad)
+		require.NoError(t, err)
+		var te *pgbackup.ToolError
+		require.ErrorAs(t, verr, &te)
+		assert.Contains(t, verr.Error(), "No such container")
+		sum, _, err := pgbackup.FileSHA256(b.Path)
+		require.NoError(t, err)
+		assert.Equal(t, b.SHA256, sum, "the whole dump was written")
+		assert.Equal(t, int64(566), b.Rows())
+	})
+
+	t.Run("no_backup_no_restore_left", func(t *testing.T) {
+		src := newDB(t, schema)
+		missing := src
+		missing.Database = src.Database + "_missing"
+		dir := t.TempDir()
+		_, verr, err := pgbackup.DumpVerified(t.Context(), missing, dir, src.Server)
+		require.Error(t, err)
+		assert.NoError(t, verr)
+		left, _ := filepath.Glob(filepath.Join(dir, "*"))
+		assert.Empty(t, left)
+		assert.Empty(t, databases(t, `%\_verify\_%`))
+	})
+}
