@@ -13,6 +13,7 @@ import (
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/phase4"
+	"github.com/granter/runbook/internal/retry"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -163,21 +164,22 @@ func (c *Checker) Run(ctx context.Context, ch Check, show func(string)) (*Eviden
 	}
 	ev.Summary = c.Target.Redact(ev.Summary)
 	if err != nil {
-		return ev, &redacted{msg: c.Target.Redact(err.Error()), err: err}
+		return ev, &redacted{msg: c.Target.Redact(err.Error()), runbookSide: retry.RunbookSide(err)}
 	}
 	return ev, nil
 }
 
-// redacted is a check's error as printed (secrets removed) that still
-// unwraps to what caused it, so retry.RunbookSide can tell an
-// unreachable target from a wrong answer.
+// redacted is a check's error as printed (secrets removed). It keeps no
+// cause to unwrap (a caller printing the cause would print the secrets);
+// whether it is on the runbook's side (an unreachable target, not a wrong
+// answer) is decided from the cause here, once (retry.Classified).
 type redacted struct {
-	msg string
-	err error
+	msg         string
+	runbookSide bool
 }
 
-func (e *redacted) Error() string { return e.msg }
-func (e *redacted) Unwrap() error { return e.err }
+func (e *redacted) Error() string     { return e.msg }
+func (e *redacted) RunbookSide() bool { return e.runbookSide }
 
 func (c *Checker) kube() (kubernetes.Interface, error) {
 	c.mu.Lock()

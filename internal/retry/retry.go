@@ -74,16 +74,28 @@ func Once(ctx context.Context, run func(context.Context) error) Retried {
 	return Retried{Verdict: Broken, First: first, Again: again}
 }
 
+// Classified is an error that says itself whether it is on the runbook's
+// side: for an error rewritten from its cause (secrets redacted), which
+// must not keep the cause to unwrap.
+type Classified interface {
+	error
+	RunbookSide() bool
+}
+
 // RunbookSide reports whether a check's error says nothing about the
 // release: the runbook was stopped (context canceled), or every request
 // failed before any target answered (httpcheck.UnreachableError: DNS,
 // dial, TLS; a net dial or DNS error from another client, such as the
 // database's). A joined error is on the runbook's side only when every part
 // is: one target that answered wrongly makes it the release's failure.
+// An error that classified itself (a Classified, such as a redacted
+// error that keeps no cause) is taken at its word.
 func RunbookSide(err error) bool {
 	switch e := err.(type) {
 	case nil:
 		return false
+	case Classified:
+		return e.RunbookSide()
 	case interface{ Unwrap() []error }:
 		parts := e.Unwrap()
 		for _, p := range parts {
