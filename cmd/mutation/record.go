@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/granter/runbook/internal/mutation"
+)
+
+// record writes MUTATION.md: how the mutants were made and run, on which
+// machine and when, then the results.
+func record(c config, results []mutation.Result, generated int, took time.Duration) error {
+	var files []string
+	for f, why := range excluded {
+		files = append(files, fmt.Sprintf("- `%s`: %s", f, why))
+	}
+	sort.Strings(files)
+	var b strings.Builder
+	fmt.Fprintf(&b, `# Mutation testing of the reference services
+
+Written by `+"`make mutation`"+` (`+"`go run ./cmd/mutation -record MUTATION.md`"+`) on %s UTC, on %s,
+in %s. %d mutants of %d generated from `+"`%s`"+` (every operator in turn, a fixed sample;
+`+"`go run ./cmd/mutation -list`"+` lists them all), %d at once.
+
+Each mutant is one change to one file, compiled in with `+"`go build -overlay`"+` (the tree is never
+changed), started as the whole local platform at %s (PostgreSQL, the services, the control plane,
+Prometheus), then `+"`runbook smoke`"+` and `+"`runbook postdeploy`"+` (built from the unchanged tree) ran
+against it. Killed: a gate failed. Survived: both passed. The unchanged platform ran first and passed.
+Equivalent mutants are listed in `+"`%s`"+` with the reason no user can tell them apart; they are
+not run and not counted. Not mutated:
+
+%s
+`, time.Now().UTC().Format("2006-01-02 15:04"), machine(), took.Round(time.Second), len(results)-mutation.Tally(results).Equivalent,
+		generated, granterDir, c.parallel, version, equivFile, strings.Join(files, "\n"))
+	return os.WriteFile(c.record, []byte(mutation.Markdown(results, b.String())), 0o644)
+}
+
+// machine says what ran it: CPUs, model, memory, the load when it ended.
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				_, model, _ = strings.Cut(l, ":")
+				model = strings.TrimSpace(model)
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) > 1 {
+			var kb int
+			fmt.Sscan(f[1], &kb)
+			mem = fmt.Sprintf(", %d GiB", (kb+(1<<19))>>20)
+		}
+	}
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = ", load average " + strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return fmt.Sprintf("%d CPUs (%s)%s%s, %s/%s", runtime.NumCPU(), model, mem, load, runtime.GOOS, runtime.GOARCH)
+}
