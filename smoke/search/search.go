@@ -48,9 +48,11 @@ type run struct {
 	latencies []time.Duration
 }
 
-// New returns the search flow for the target: a plain query, each filter
-// (category, region, amount, deadline) and their combination, with every
-// result checked against every filter; pages that must not overlap and
+// New returns the search flow for the target: a plain query, a query of
+// two words (both applied), each filter (category, region, amount,
+// deadline) and their combination, with every result checked against every
+// filter and each filter, moved while the others stay, changing the
+// answer; pages that must not overlap and
 // must add up to the reported total; unknown filter values that must give
 // an empty result; and the p95 of every request's latency against the
 // target's budget (smoke.searchP95, the runbook's 200 ms). The values
@@ -64,6 +66,7 @@ func New(tgt *target.Target) flow.Flow {
 		Redact:  tgt.Redact,
 		Steps: []flow.Step{
 			{Name: "query", Run: r.query},
+			{Name: "query_several_words", Run: r.severalWords},
 			{Name: "filter_category", Run: r.filterCategory},
 			{Name: "filter_region", Run: r.filterRegion},
 			{Name: "filter_amount", Run: r.filterAmount},
