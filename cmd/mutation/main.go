@@ -1,26 +1,27 @@
 // Command mutation is `make mutation`: mutation testing of the reference
 // services (fixtures/granter) against the runbook's own gates. Each mutant
 // is one file of fixtures/granter changed (internal/mutation) and compiled
-// into fixtures/mutation/cmd/mutant-platform with `go build -overlay`, so
-// the tree is never touched; that platform is started (PostgreSQL, the
-// services, the control plane, Prometheus), then `runbook smoke` and
-// `runbook postdeploy` (built once, from the unchanged tree) run against it.
-// A mutant the gates let through survived.
+// into the services' binary (fixtures/granter/cmd/granter) with `go build
+// -overlay`, so the tree is never touched, not even on Ctrl-C. Each worker
+// keeps one bench: PostgreSQL in one container (seeded, migrated, reset
+// to its snapshot after each mutant), the listing site and the AI
+// provider. The mutant's three services run as processes on the bench's
+// ports; `runbook smoke` (built once, from the unchanged tree) and the
+// postdeploy checks that ask the services (Steps 4.3, 4.4) run against
+// them. A mutant they let through survived.
 //
-// The unchanged platform runs first, as the baseline: when it does not
+// The unchanged services run first, as the baseline: when they do not
 // pass, no mutant is judged. Equivalent mutants are listed, with their
-// reason, in fixtures/mutation/equivalent.tsv; QUICK=1 runs the ten of
+// reason, in fixtures/mutation/equivalent.tsv; -quick runs the ten of
 // fixtures/mutation/quick.txt and fails when one survives.
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -46,21 +47,21 @@ var excluded = map[string]string{
 
 const (
 	granterDir  = "fixtures/granter"
-	platformPkg = "./fixtures/mutation/cmd/mutant-platform"
+	servicesPkg = "./fixtures/granter/cmd/granter"
 	equivFile   = "fixtures/mutation/equivalent.tsv"
 	quickFile   = "fixtures/mutation/quick.txt"
 	version     = "v2.0.0"
 )
 
 type config struct {
-	root, work            string
-	n, parallel, want     int
-	quick, list, keep     bool
-	dry                   bool
-	ids                   string
-	record                string
-	min                   float64
-	startTimeout, timeout time.Duration
+	root, work        string
+	n, parallel, want int
+	quick, list, keep bool
+	dry               bool
+	ids               string
+	record            string
+	min               float64
+	timeout           time.Duration
 }
 
 func main() {
@@ -72,8 +73,7 @@ func main() {
 	flag.StringVar(&c.ids, "ids", "", "run these mutants (comma-separated ids)")
 	flag.StringVar(&c.record, "record", "", "write the results into this Markdown file (MUTATION.md)")
 	flag.Float64Var(&c.min, "min", 90, "fail when fewer than this percentage of the judged mutants are killed")
-	flag.DurationVar(&c.startTimeout, "start-timeout", 4*time.Minute, "deadline of one mutant's platform start")
-	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline of one mutant's smoke and postdeploy (a hang is killed by timeout)")
+	flag.DurationVar(&c.timeout, "timeout", 3*time.Minute, "deadline of one mutant's smoke and postdeploy (a hang is killed by timeout)")
 	flag.BoolVar(&c.dry, "dry-run", false, "compile the chosen mutants and list them; start nothing")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work folder (mutant files, logs)")
 	flag.Parse()
@@ -85,7 +85,10 @@ func main() {
 
 func run(ctx context.Context, c config) int {
 	var err error
-	if c.root, err = moduleRoot(); err != nil {
+	if c.root, err = moduleRoot(); err == nil {
+		err = os.Chdir(c.root) // environments/ and the gates are found from the root
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutation:", err)
 		return 2
 	}
@@ -233,7 +236,7 @@ func run(ctx context.Context, c config) int {
 	return 0
 }
 
-// runner runs mutants, c.parallel at once.
+// runner runs mutants, c.parallel at once, each worker on its own bench.
 type runner struct {
 	c     config
 	gates string
@@ -249,23 +252,35 @@ func (r *runner) all(ctx context.Context, ms []mutation.Mutant, began time.Time)
 	total := len(ms) + 1
 	jobs := make(chan int)
 	out := make([]mutation.Result, len(ms))
-	var baseline mutation.Result
+	baselineDone := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < r.c.parallel; w++ {
+	for w := 0; w < min(r.c.parallel, total); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			b, err := openBench(ctx, r.c.root)
+			if err != nil {
+				cancel(fmt.Errorf("bench %d: %w", w, err))
+				return
+			}
+			defer func() {
+				if err := b.close(); err != nil {
+					fmt.Fprintf(os.Stderr, "mutation: bench %d: %v (run `make clean-containers`)\n", w, err)
+				}
+			}()
+			fmt.Printf("mutation: bench %d ready in %s (PostgreSQL %s, listing site, AI provider)\n", w, b.p.StartupTime.Round(time.Second), b.p.DB())
 			for i := range jobs {
 				if i < 0 {
-					baseline = r.one(ctx, nil, "baseline")
-					if baseline.Class != mutation.Survived {
-						cancel(fmt.Errorf("the unchanged platform did not pass: %s", baseline.Why))
+					res := r.one(ctx, b, nil, "baseline")
+					r.progress(total, began, "baseline (unchanged code)", res)
+					if res.Class != mutation.Survived {
+						cancel(fmt.Errorf("the unchanged services did not pass: %s", res.Why))
 					}
-					r.progress(total, began, "baseline (unchanged code)", baseline)
+					close(baselineDone)
 					continue
 				}
 				m := ms[i]
-				out[i] = r.one(ctx, &m, "")
+				out[i] = r.one(ctx, b, &m, "")
 				r.progress(total, began, m.ID, out[i])
 			}
 		}()
@@ -277,6 +292,14 @@ func (r *runner) all(ctx context.Context, ms []mutation.Mutant, began time.Time)
 			case jobs <- i:
 			case <-ctx.Done():
 				return
+			}
+			if i < 0 {
+				// No mutant is judged before the unchanged code passed.
+				select {
+				case <-baselineDone:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()
@@ -349,8 +372,8 @@ func (r *runner) compile(ctx context.Context, ms []mutation.Mutant) (keep []muta
 	return keep, failed, nil
 }
 
-// one builds and judges one mutant (nil: the unchanged code).
-func (r *runner) one(ctx context.Context, m *mutation.Mutant, name string) (res mutation.Result) {
+// one builds and judges one mutant (nil: the unchanged code) on bench b.
+func (r *runner) one(ctx context.Context, b *bench, m *mutation.Mutant, name string) (res mutation.Result) {
 	began := time.Now()
 	if m != nil {
 		res.Mutant = *m
@@ -370,15 +393,15 @@ func (r *runner) one(ctx context.Context, m *mutation.Mutant, name string) (res 
 			return errored(res, err)
 		}
 	}
-	bin := filepath.Join(dir, "mutant-platform")
-	if err := goBuild(ctx, r.c.root, overlay, bin, platformPkg); err != nil {
+	bin := filepath.Join(dir, "granter")
+	if err := goBuild(ctx, r.c.root, overlay, bin, servicesPkg); err != nil {
 		if ctx.Err() != nil {
 			return errored(res, context.Cause(ctx))
 		}
 		res.Class, res.Why = mutation.BuildFailed, firstLine(err.Error(), dir)
 		return res
 	}
-	class, why := r.judge(ctx, dir, bin)
+	class, why := b.judge(ctx, r, dir, bin)
 	if ctx.Err() != nil && class != mutation.Killed {
 		return errored(res, context.Cause(ctx))
 	}
@@ -389,123 +412,6 @@ func (r *runner) one(ctx context.Context, m *mutation.Mutant, name string) (res 
 func errored(res mutation.Result, err error) mutation.Result {
 	res.Class, res.Why = mutation.Errored, err.Error()
 	return res
-}
-
-// judge starts the platform binary and runs the gates against it.
-func (r *runner) judge(ctx context.Context, dir, bin string) (mutation.Class, string) {
-	endpoints := filepath.Join(dir, "endpoints.json")
-	logf, err := os.Create(filepath.Join(dir, "platform.log"))
-	if err != nil {
-		return mutation.Errored, err.Error()
-	}
-	defer logf.Close()
-	pctx, stopPlatform := context.WithCancel(ctx)
-	defer stopPlatform()
-	cmd := exec.CommandContext(pctx, bin, "-endpoints", endpoints, "-dir", filepath.Join(dir, "platform"), "-start-timeout", r.c.startTimeout.String())
-	cmd.Dir = r.c.root
-	cmd.Env = testEnv()
-	cmd.Stderr = logf
-	cmd.SysProcAttr = childAttr()
-	// Stopped by SIGTERM, it closes its container; 60 s later it is killed.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 60 * time.Second
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return mutation.Errored, err.Error()
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return mutation.Errored, err.Error()
-	}
-	if err := cmd.Start(); err != nil {
-		return mutation.Errored, err.Error()
-	}
-	exited := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "READY" {
-				close(ready)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
-	}()
-	stop := func() string {
-		_ = stdin.Close() // the platform closes everything and exits
-		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Sprintf("the platform's close failed (%v): see %s; run `make clean-containers`", err, logf.Name())
-			}
-		case <-time.After(90 * time.Second):
-			stopPlatform()
-			<-exited
-			return "the platform did not stop within 90 s and was signalled; run `make clean-containers` if a container is left"
-		}
-		return ""
-	}
-	select {
-	case <-ready:
-	case err := <-exited:
-		return mutation.NoStart, fmt.Sprintf("exited before ready (%v): %s", err, tailFile(logf.Name(), 2))
-	case <-time.After(r.c.startTimeout + 10*time.Second):
-		stopPlatform()
-		<-exited
-		return mutation.NoStart, fmt.Sprintf("not ready after %s: %s", r.c.startTimeout, tailFile(logf.Name(), 2))
-	case <-ctx.Done():
-		stopPlatform()
-		<-exited
-		return mutation.Errored, "interrupted"
-	}
-	class, why := r.gatesAgainst(ctx, dir, endpoints)
-	if problem := stop(); problem != "" {
-		fmt.Fprintln(os.Stderr, "mutation:", problem)
-	}
-	return class, why
-}
-
-// gatesAgainst runs `runbook smoke` then `runbook postdeploy` against the
-// platform; the first that fails kills the mutant.
-func (r *runner) gatesAgainst(ctx context.Context, dir, endpoints string) (mutation.Class, string) {
-	ctx, cancel := context.WithTimeout(ctx, r.c.timeout)
-	defer cancel()
-	runDir := filepath.Join(dir, "run")
-	for _, gate := range []string{"smoke", "postdeploy"} {
-		logPath := filepath.Join(dir, gate+".log")
-		out, err := os.Create(logPath)
-		if err != nil {
-			return mutation.Errored, err.Error()
-		}
-		cmd := exec.CommandContext(ctx, r.gates, gate, "--version="+version, "--run-dir="+runDir)
-		cmd.Dir = r.c.root
-		cmd.Env = append(testEnv(), "RUNBOOK_LOCAL_TARGET="+endpoints, "RUNBOOK_VERSION="+version)
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = childAttr()
-		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-		cmd.WaitDelay = 30 * time.Second
-		err = cmd.Run()
-		out.Close()
-		if err == nil {
-			continue
-		}
-		var ee *exec.ExitError
-		switch {
-		case ctx.Err() == context.DeadlineExceeded:
-			return mutation.Killed, fmt.Sprintf("%s: timeout after %s (a hang)", gate, r.c.timeout)
-		case ctx.Err() != nil:
-			return mutation.Errored, "interrupted"
-		case errors.As(err, &ee) && ee.ExitCode() == 2:
-			return mutation.Errored, fmt.Sprintf("%s refused its configuration (exit 2): %s", gate, tailFile(logPath, 3))
-		case errors.As(err, &ee):
-			return mutation.Killed, fmt.Sprintf("%s exit %d: %s", gate, ee.ExitCode(), failure(logPath))
-		default:
-			return mutation.Errored, fmt.Sprintf("%s: %v", gate, err)
-		}
-	}
-	return mutation.Survived, "smoke and postdeploy passed"
 }
 
 // testEnv is the environment of the children: the Makefile's settings for
