@@ -58,6 +58,7 @@ type config struct {
 	n, parallel, want int
 	quick, list, keep bool
 	dry               bool
+	again             string
 	ids               string
 	record            string
 	min               float64
@@ -74,6 +75,7 @@ func main() {
 	flag.StringVar(&c.record, "record", "", "write the results into this Markdown file (MUTATION.md)")
 	flag.Float64Var(&c.min, "min", 90, "fail when fewer than this percentage of the judged mutants are killed")
 	flag.DurationVar(&c.timeout, "timeout", 3*time.Minute, "deadline of one mutant's smoke and postdeploy (a hang is killed by timeout)")
+	flag.StringVar(&c.again, "again", "", "judge again the survivors of this results.json (a previous run's), keeping its other verdicts; with -record, the merged results are written")
 	flag.BoolVar(&c.dry, "dry-run", false, "compile the chosen mutants and list them; start nothing")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work folder (mutant files, logs)")
 	flag.Parse()
@@ -129,9 +131,30 @@ func run(ctx context.Context, c config) int {
 	var chosen []mutation.Mutant
 	var results []mutation.Result
 	switch {
-	case c.quick || c.ids != "":
+	case c.quick || c.ids != "" || c.again != "":
 		var ids []string
-		if c.quick {
+		if c.again != "" {
+			prev, err := readResults(c.again)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "mutation:", err)
+				return 2
+			}
+			for _, p := range prev {
+				switch {
+				case equiv[p.ID] != "":
+					// Listed equivalent since: recorded with its reason below.
+				case p.Class == mutation.Survived || p.Class == mutation.Errored:
+					ids = append(ids, p.ID)
+				case p.Class != mutation.Equivalent:
+					results = append(results, p)
+				}
+			}
+			for _, m := range all {
+				if why, ok := equiv[m.ID]; ok {
+					results = append(results, mutation.Result{Mutant: m, Class: mutation.Equivalent, Why: why})
+				}
+			}
+		} else if c.quick {
 			if _, ids, err = mutation.ReadList(filepath.Join(c.root, quickFile), false); err != nil {
 				fmt.Fprintln(os.Stderr, "mutation: quick sample:", err)
 				return 2
@@ -212,6 +235,21 @@ func run(ctx context.Context, c config) int {
 		if res.Class == mutation.Survived {
 			fmt.Printf("  SURVIVED %s (%s: %s)\n", res.ID, res.Where(), res.Change)
 		}
+	}
+	if !c.quick {
+		dir := filepath.Join(c.root, "runs", "mutation-"+time.Now().UTC().Format("20060102-150405"))
+		path := filepath.Join(dir, "results.json")
+		b, err := json.MarshalIndent(results, "", "  ")
+		if err == nil {
+			if err = os.MkdirAll(dir, 0o755); err == nil {
+				err = os.WriteFile(path, b, 0o644)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutation: results:", err)
+			return 2
+		}
+		fmt.Printf("mutation: results in %s (-again %s judges its survivors again)\n", path, path)
 	}
 	if c.record != "" {
 		if err := record(c, results, len(all), time.Since(began)); err != nil {
@@ -510,4 +548,17 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// readResults reads a previous run's results.json.
+func readResults(path string) ([]mutation.Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rs []mutation.Result
+	if err := json.Unmarshal(b, &rs); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rs, nil
 }

@@ -26,16 +26,19 @@ Written by `+"`make mutation`"+` (`+"`go run ./cmd/mutation -record MUTATION.md`
 in %s. %d mutants of %d generated from `+"`%s`"+` (every operator in turn, a fixed sample;
 `+"`go run ./cmd/mutation -list`"+` lists them all), %d at once.
 
-Each mutant is one change to one file, compiled in with `+"`go build -overlay`"+` (the tree is never
-changed), started as the whole local platform at %s (PostgreSQL, the services, the control plane,
-Prometheus), then `+"`runbook smoke`"+` and `+"`runbook postdeploy`"+` (built from the unchanged tree) ran
-against it. Killed: a gate failed. Survived: both passed. The unchanged platform ran first and passed.
+Each mutant is one change to one file, compiled into the services' binary with `+"`go build -overlay`"+`
+(the tree is never changed) and run as the three services at %s on a bench (PostgreSQL with the seed
+and the migrations, reset after each mutant; the listing site; the AI provider); then `+"`runbook smoke`"+`
+(built from the unchanged tree) and the postdeploy checks that ask the services (Steps 4.3 health,
+4.4 spot checks) ran against it. Killed: a gate failed. Survived: both passed. The unchanged services
+ran first and passed. Steps 4.2 (logs), 4.5 (error rate) and the alerts were not run per mutant
+(README, Known gaps).%s
 Equivalent mutants are listed in `+"`%s`"+` with the reason no user can tell them apart; they are
 not run and not counted. Not mutated:
 
 %s
 `, time.Now().UTC().Format("2006-01-02 15:04"), machine(), took.Round(time.Second), len(results)-mutation.Tally(results).Equivalent,
-		generated, granterDir, c.parallel, version, equivFile, strings.Join(files, "\n"))
+		generated, granterDir, c.parallel, version, againNote(c), equivFile, strings.Join(files, "\n"))
 	return os.WriteFile(c.record, []byte(mutation.Markdown(results, b.String())), 0o644)
 }
 
@@ -65,4 +68,11 @@ func machine() string {
 		load = ", load average " + strings.Join(strings.Fields(string(b))[:3], " ")
 	}
 	return fmt.Sprintf("%d CPUs (%s)%s%s, %s/%s", runtime.NumCPU(), model, mem, load, runtime.GOOS, runtime.GOARCH)
+}
+
+func againNote(c config) string {
+	if c.again == "" {
+		return ""
+	}
+	return "\n\nThis run judged again the survivors of an earlier run (`-again`), after checks were strengthened;\nthe other verdicts are that run's."
 }
