@@ -49,6 +49,7 @@ const (
 	granterDir  = "fixtures/granter"
 	servicesPkg = "./fixtures/granter/cmd/granter"
 	equivFile   = "fixtures/mutation/equivalent.tsv"
+	notesFile   = "fixtures/mutation/survivors.tsv"
 	quickFile   = "fixtures/mutation/quick.txt"
 	version     = "v2.0.0"
 )
@@ -58,7 +59,8 @@ type config struct {
 	n, parallel, want int
 	quick, list, keep bool
 	dry               bool
-	again             string
+	again, render     string
+	note              string
 	ids               string
 	record            string
 	min               float64
@@ -76,6 +78,8 @@ func main() {
 	flag.Float64Var(&c.min, "min", 90, "fail when fewer than this percentage of the judged mutants are killed")
 	flag.DurationVar(&c.timeout, "timeout", 3*time.Minute, "deadline of one mutant's smoke and postdeploy (a hang is killed by timeout)")
 	flag.StringVar(&c.again, "again", "", "judge again the survivors of this results.json (a previous run's), keeping its other verdicts; with -record, the merged results are written")
+	flag.StringVar(&c.render, "render", "", "run nothing: read this results.json, apply the equivalent list, print the score (and -record it)")
+	flag.StringVar(&c.note, "note", "", "a paragraph for MUTATION.md's header (with -render: when and how that run was made)")
 	flag.BoolVar(&c.dry, "dry-run", false, "compile the chosen mutants and list them; start nothing")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work folder (mutant files, logs)")
 	flag.Parse()
@@ -130,6 +134,27 @@ func run(ctx context.Context, c config) int {
 
 	var chosen []mutation.Mutant
 	var results []mutation.Result
+	if c.render != "" {
+		prev, err := readResults(c.render)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutation:", err)
+			return 2
+		}
+		for _, p := range prev {
+			if why, ok := equiv[p.ID]; ok {
+				p.Class, p.Why = mutation.Equivalent, why
+			}
+			results = append(results, p)
+		}
+		fmt.Printf("mutation: score %s (from %s)\n", mutation.Tally(results), c.render)
+		if c.record != "" {
+			if err := record(c, results, len(all), 0); err != nil {
+				fmt.Fprintln(os.Stderr, "mutation:", err)
+				return 2
+			}
+		}
+		return 0
+	}
 	switch {
 	case c.quick || c.ids != "" || c.again != "":
 		var ids []string

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -23,7 +24,7 @@ func record(c config, results []mutation.Result, generated int, took time.Durati
 	fmt.Fprintf(&b, `# Mutation testing of the reference services
 
 Written by `+"`make mutation`"+` (`+"`go run ./cmd/mutation -record MUTATION.md`"+`) on %s UTC, on %s,
-in %s. %d mutants of %d generated from `+"`%s`"+` (every operator in turn, a fixed sample;
+in %s%s. %d mutants of %d generated from `+"`%s`"+` (every operator in turn, a fixed sample;
 `+"`go run ./cmd/mutation -list`"+` lists them all), %d at once.
 
 Each mutant is one change to one file, compiled into the services' binary with `+"`go build -overlay`"+`
@@ -37,9 +38,26 @@ Equivalent mutants are listed in `+"`%s`"+` with the reason no user can tell the
 not run and not counted. Not mutated:
 
 %s
-`, time.Now().UTC().Format("2006-01-02 15:04"), machine(), took.Round(time.Second), len(results)-mutation.Tally(results).Equivalent,
+`, time.Now().UTC().Format("2006-01-02 15:04"), machine(), took.Round(time.Second), renderNote(c), len(results)-mutation.Tally(results).Equivalent,
 		generated, granterDir, c.parallel, version, againNote(c), equivFile, strings.Join(files, "\n"))
-	return os.WriteFile(c.record, []byte(mutation.Markdown(results, b.String())), 0o644)
+	if c.note != "" {
+		b.WriteString("\n" + c.note + "\n")
+	}
+	notes, _, err := mutation.ReadList(filepath.Join(c.root, notesFile), false)
+	if err != nil {
+		return fmt.Errorf("survivors' analysis: %w", err)
+	}
+	shown := make([]mutation.Result, len(results))
+	for i, r := range results {
+		if r.Class == mutation.Survived {
+			r.Why = "not analysed yet (" + notesFile + ")"
+			if n := notes[r.ID]; n != "" {
+				r.Why = n
+			}
+		}
+		shown[i] = r
+	}
+	return os.WriteFile(c.record, []byte(mutation.Markdown(shown, b.String())), 0o644)
 }
 
 // machine says what ran it: CPUs, model, memory, the load when it ended.
@@ -75,4 +93,11 @@ func againNote(c config) string {
 		return ""
 	}
 	return "\n\nThis run judged again the survivors of an earlier run (`-again`), after checks were strengthened;\nthe other verdicts are that run's."
+}
+
+func renderNote(c config) string {
+	if c.render == "" {
+		return ""
+	}
+	return " (rendered from the results of an earlier run, " + filepath.Base(c.render) + ", with the equivalent list and the survivors' analysis of now; see below)"
 }

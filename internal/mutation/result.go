@@ -103,7 +103,7 @@ func Markdown(rs []Result, header string) string {
 			fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", r.ID, r.Where(), cell(r.Change), cell(r.Why))
 		}
 	}
-	section("Survivors", Survived, "why it survives")
+	section("Survivors", Survived, "what it changes, and what would see it")
 	section("Equivalent", Equivalent, "why no user can tell it apart")
 	section("Killed", Killed, "killed by")
 	section("Discarded: does not compile", BuildFailed, "compiler")
