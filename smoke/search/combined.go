@@ -172,3 +172,21 @@ func has(p Page, id int64) bool {
 	}
 	return false
 }
+
+// edgeValues: the smallest values the API takes are answered like any
+// other: min_amount=0 is no lower bound (every grant), limit=1 is a page
+// of one result. A client sending "from 0 euros" or asking for the first
+// match only must not get a 400.
+func (r *run) edgeValues(ctx context.Context, rec *flow.Recorder) error {
+	v := Filter{Limit: 1}.Values()
+	v.Set("min_amount", "0")
+	resp, p, err := r.searchRaw(ctx, v.Encode())
+	if err != nil {
+		return fmt.Errorf("min_amount=0&limit=1 must be answered like any search: %w", err)
+	}
+	if len(p.Results) != 1 || *p.Total != r.all {
+		return resp.Errorf("%d results, total %d; want 1 result (limit=1) of %d (min_amount=0 is no lower bound: the unfiltered total)", len(p.Results), *p.Total, r.all)
+	}
+	rec.Record("GET "+resp.URL, fmt.Sprintf("%d, 1 result of %d", resp.Status, *p.Total))
+	return nil
+}

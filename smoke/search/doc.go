@@ -11,7 +11,8 @@
 // pages of one filtered set and checks that consecutive pages do not
 // overlap, stay in order and add up to the reported total; checks that an
 // unknown category or region gives an empty result (200, total 0), not an
-// error; and holds the p95 of every request's latency to the target's budget
+// error, and that the smallest values (min_amount=0, limit=1) are answered
+// like any other; and holds the p95 of every request's latency to the target's budget
 // (smoke.searchP95, the runbook's 200 ms), logging "search p95 34ms over 23
 // requests (budget 200ms)". The values it searches for are taken from the
 // first page of an unfiltered search, so it works on any data set, and a

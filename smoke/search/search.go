@@ -74,6 +74,7 @@ func New(tgt *target.Target) flow.Flow {
 			{Name: "filters_combined", Run: r.filterCombined},
 			{Name: "pages_consistent", Run: r.pages},
 			{Name: "unknown_filter_value_empty", Run: r.unknownValues},
+			{Name: "edge_values", Run: r.edgeValues},
 			// Independent: the latency of the requests made is worth reporting
 			// even when an earlier step found a wrong answer.
 			{Name: "latency_p95", Run: r.latencyP95, Independent: true},
@@ -83,8 +84,13 @@ func New(tgt *target.Target) flow.Flow {
 
 // search sends one GET /search and records its latency.
 func (r *run) search(ctx context.Context, f Filter) (*httpcheck.Response, Page, error) {
+	return r.searchRaw(ctx, f.Values().Encode())
+}
+
+// searchRaw is search with the query string as given.
+func (r *run) searchRaw(ctx context.Context, query string) (*httpcheck.Response, Page, error) {
 	var p Page
-	resp, err := r.api.GetJSON(ctx, "/search?"+f.Values().Encode(), http.StatusOK, &p)
+	resp, err := r.api.GetJSON(ctx, "/search?"+query, http.StatusOK, &p)
 	if resp != nil {
 		r.mu.Lock()
 		r.latencies = append(r.latencies, resp.Duration)
