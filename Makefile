@@ -68,6 +68,17 @@ vet: ## go vet with every build tag combination (tag-gated files are otherwise n
 	@if $(GO) build -tags "staging prod" ./internal/target 2>/dev/null; then \
 		echo "FAIL: -tags \"staging prod\" must not compile"; exit 1; fi
 
+.PHONY: mutation
+# make mutation: mutants of fixtures/granter (conditions negated or dropped,
+# boundaries, constants, removed statements, swapped arguments, early
+# returns) built with go build -overlay, each judged by the smoke gate and
+# the postdeploy checks 4.3 and 4.4; the score and every survivor go to
+# MUTATION.md. QUICK=1: the fixed sample of fixtures/mutation/quick.txt
+# (10 mutants, every one must be killed), which make test runs. Not in CI.
+MUTATION_FLAGS ?=
+mutation: ## Mutation testing of the reference services against smoke and postdeploy: prints the score, writes MUTATION.md (QUICK=1: the fixed 10-mutant sample make test runs)
+	$(GO) run ./cmd/mutation $(if $(filter 1 true yes,$(QUICK)),-quick,-record MUTATION.md) $(MUTATION_FLAGS)
+
 .PHONY: lint
 # shellcheck and pyflakes are left out on purpose (empty paths): they are not
 # installed everywhere, and the result must not depend on the machine. The

@@ -53,7 +53,7 @@ func failingHealth(t *testing.T, failures int32) string {
 			_, _ = w.Write([]byte(`{"status":"unhealthy","services":{"database":"down","api":"up"}}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"status":"healthy","services":{"database":"up","api":"up"}}`))
+		_, _ = w.Write([]byte(`{"status":"healthy","services":{"database":"up","api":"up"},"version":"v2.0.0"}`))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -14,6 +14,13 @@ go tool gotestsum --format testname --junitfile "$out/junit.xml" --jsonfile "$ou
   -- -count=1 -p 1 -timeout 30m ${GOTESTFLAGS:-} ./...
 rc=$?
 echo "make test: go test exited $rc after $(( $(date +%s) - start ))s; results in $out"
+# The fixed sample of mutants (make mutation QUICK=1): each must still be
+# killed by the smoke gate and the postdeploy checks.
+mstart=$(date +%s)
+go run ./cmd/mutation -quick 2>&1 | tee "$out/mutation-quick.log"
+mrc=${PIPESTATUS[0]}
+echo "make test: make mutation QUICK=1 exited $mrc after $(( $(date +%s) - mstart ))s"
+[ $rc -ne 0 ] || rc=$mrc
 left=$(docker ps -aq --filter label=org.testcontainers=true | wc -l)
 if [ "$left" -gt 0 ]; then
   echo "FAIL: $left testcontainers container(s) outlived the tests:"

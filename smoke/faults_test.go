@@ -49,6 +49,8 @@ var faultCases = []faultCase{
 	{faults.SearchPagesOverlap, "search", "pages_consistent", []string{"page 2 repeats grant", "consecutive pages overlap"}},
 	{faults.SearchTotalWrong, "search", "pages_consistent", []string{"reports total", "the total is not the number of matches"}},
 	{faults.SearchSlow, "search", "latency_p95", []string{"search p95 ", "(budget 200ms)", "searches slower than 200ms", "BREACHED", "p95 over budget"}},
+	{faults.SearchCombinedNoRegion, "search", "filters_combined", []string{"region"}},
+	{faults.SearchFirstWordOnly, "search", "query_several_words", []string{`do not satisfy query "`, "both words in grant", "title and summary do not contain"}},
 	{faults.SearchUnknownFilter500, "search", "unknown_filter_value_empty", []string{"an unknown filter value must give an empty result", "status 500, want 200"}},
 
 	{faults.ScraperSkipLastPage, "scraper", "every_page_fetched", []string{"fetched 5 pages (pages_fetched 5), the listing has 6", "missing: http://", "page=6"}},
@@ -67,6 +69,7 @@ var faultCases = []faultCase{
 	{faults.HealthDBDown, "health", "backend-core", []string{"/health: status 503, want 200", `"database":"down"`}},
 	{faults.HealthReady503, "health", "backend-core", []string{"/health/ready: status 503, want 200", "not ready"}},
 	{faults.HealthLive500, "health", "backend-core", []string{"/health/live: status 500, want 200"}},
+	{faults.HealthWrongVersion, "health", "backend-core", []string{`version "v1.9.0", want "v2.0.0" (the version being deployed)`}},
 	{faults.HealthWrongShape, "health", "backend-core", []string{`want {"status":"healthy","services":{"database":"up","api":"up"}}`}},
 	{faults.FrontendPage500, "health", "web-frontend", []string{"web-frontend GET http://", "/: status 500, want 200"}},
 }
@@ -119,6 +122,9 @@ func TestFaultsAreCaught(t *testing.T) {
 	}
 	ft := *tgt
 	ft.Smoke.JobTimeout = faultJobTimeout
+	// The health flow holds every answer to the version being deployed:
+	// here, the platform's (health.wrong-version answers the other one).
+	ft.Version = p.Version()
 	pool := smokeDB(t, tgt)
 	opts := smoke.Options{AIProviderOutage: suite.AIProviderOutage}
 	for _, c := range faultCases {

@@ -30,8 +30,8 @@ type Health struct {
 }
 
 // Problem says what is wrong with the answer, "" when it is the runbook's
-// healthy answer and, when version is given and the answer says one, at
-// that version.
+// healthy answer and, when version is given, at that version: an answer
+// that does not say its version cannot prove the rollout reached it.
 func (h Health) Problem(version string) string {
 	switch {
 	case h.Status != "healthy":
@@ -58,8 +58,10 @@ func (h Health) Problem(version string) string {
 	switch {
 	case len(down) > 0:
 		return strings.Join(down, ", ") + `, want "up"`
-	case version != "" && h.Version != "" && h.Version != version:
-		return fmt.Sprintf("version %q, want %q", h.Version, version)
+	case version != "" && h.Version == "":
+		return fmt.Sprintf(`no "version" in the answer, want %q (the version being deployed)`, version)
+	case version != "" && h.Version != version:
+		return fmt.Sprintf("version %q, want %q (the version being deployed)", h.Version, version)
 	}
 	return ""
 }

@@ -2,8 +2,9 @@
 //
 // On every service (backend-core, data-service, web-frontend) it calls
 // GET /health and expects 200 with the runbook's answer
-// {"status":"healthy","services":{"database":"up","api":"up"}} (extra keys
-// such as version are allowed), GET /health/live (200 {"status":"alive"})
+// {"status":"healthy","services":{"database":"up","api":"up"}} saying
+// "version": the version being deployed (RUNBOOK_VERSION or --version; the
+// step "version" is skipped, loudly, when none is given), GET /health/live (200 {"status":"alive"})
 // and GET /health/ready (200 {"status":"ready"}); on web-frontend, also its
 // page (GET /, 200 text/html). Where the target gives database access
 // (database.urlEnv), it connects and runs SELECT 1 itself, so that

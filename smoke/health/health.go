@@ -43,6 +43,8 @@ func New(tgt *target.Target) flow.Flow {
 		f.Steps = append(f.Steps, flow.Step{Name: svc.Name, Independent: true,
 			Run: func(ctx context.Context, rec *flow.Recorder) error { return all.wait(ctx, rec, svc.Name) }})
 	}
+	f.Steps = append(f.Steps, flow.Step{Name: "version", Independent: true,
+		Run: func(ctx context.Context, rec *flow.Recorder) error { return version(rec, tgt) }})
 	f.Steps = append(f.Steps, flow.Step{Name: "database", Independent: true,
 		Run: func(ctx context.Context, rec *flow.Recorder) error { return database(ctx, rec, tgt) }})
 	return f
@@ -98,8 +100,8 @@ func probes(ctx context.Context, tgt *target.Target, svc target.Service) outcome
 			switch {
 			case err != nil:
 				return "", err
-			case h.Problem("") != "":
-				return "", resp.Errorf("%s: want %s", h.Problem(""), Want)
+			case h.Problem(tgt.Version) != "":
+				return "", resp.Errorf("%s: want %s%s", h.Problem(tgt.Version), Want, atVersion(tgt.Version))
 			}
 			return fmt.Sprintf("did GET %s; saw %d healthy, database up, api up (%s %s) in %s",
 				resp.URL, resp.Status, h.Service, h.Version, resp.Duration.Round(time.Millisecond)), nil
@@ -134,6 +136,26 @@ func probes(ctx context.Context, tgt *target.Target, svc target.Service) outcome
 	}
 	o.err = errors.Join(errs...)
 	return o
+}
+
+// atVersion is what the health answers must say besides the body.
+func atVersion(v string) string {
+	if v == "" {
+		return ""
+	}
+	return fmt.Sprintf(` with "version":%q`, v)
+}
+
+// version says which version every /health answer was held to: the one
+// being deployed (RUNBOOK_VERSION, --version). Without one, the service
+// steps cannot tell the new release from the old: the step is skipped,
+// loudly, never passed.
+func version(rec *flow.Recorder, tgt *target.Target) error {
+	if tgt.Version == "" {
+		return flow.Skip("no version being deployed was given (RUNBOOK_VERSION or --version): the /health answers were not held to one, so this run cannot show the rollout reached every service")
+	}
+	rec.Logf("every /health answer must say \"version\":%q, the version being deployed", tgt.Version)
+	return nil
 }
 
 // statusProbe checks a probe that answers {"status":want}.

@@ -154,6 +154,10 @@ func (r *run) startJob(ctx context.Context, rec *flow.Recorder) error {
 		return resp.Errorf("no job id in the answer")
 	}
 	r.jobID = got.ID
+	if got.Status != "queued" {
+		// The client shows this to the user who asked for the scrape.
+		return resp.Errorf(`job %s created with status %q, want "queued" (docs/API.md)`, got.ID, got.Status)
+	}
 	rec.Record("POST "+resp.URL+" tag "+r.tag, fmt.Sprintf("%d, job %s %s", resp.Status, got.ID, got.Status))
 	return nil
 }

@@ -1,13 +1,18 @@
 // Package search is Step 4.1 of the runbook: "Search flow (query +
 // filters)".
 //
-// Against backend-core's GET /search it runs a plain full-text query, each
-// filter (category, region, min/max amount, deadline window) and all of them
-// together, and checks that every result satisfies every filter; walks the
+// Against backend-core's GET /search it runs a plain full-text query, a
+// query of two words (a grant with both is found, one lacking the second is
+// not), each filter (category, region, min/max amount, deadline window) and
+// all of them together, and checks that every result satisfies every
+// filter; around one grant the combination finds, it moves each filter in
+// turn to exclude that grant, the others staying, and the grant must
+// disappear (a filter dropped when combined with others lets it back); walks the
 // pages of one filtered set and checks that consecutive pages do not
 // overlap, stay in order and add up to the reported total; checks that an
 // unknown category or region gives an empty result (200, total 0), not an
-// error; and holds the p95 of every request's latency to the target's budget
+// error, and that the smallest values (min_amount=0, limit=1) are answered
+// like any other; and holds the p95 of every request's latency to the target's budget
 // (smoke.searchP95, the runbook's 200 ms), logging "search p95 34ms over 23
 // requests (budget 200ms)". The values it searches for are taken from the
 // first page of an unfiltered search, so it works on any data set, and a

@@ -92,21 +92,16 @@ func (r *run) filterDeadline(ctx context.Context, rec *flow.Recorder) error {
 func (r *run) filterCombined(ctx context.Context, rec *flow.Recorder) error {
 	// Every filter at once, around one grant that satisfies them all.
 	g := r.base.Results[len(r.base.Results)-1]
-	f := Filter{Query: titleWord(g), Category: g.Category, Region: g.Region, MinAmount: max(1, g.Amount/2), MaxAmount: g.Amount * 2,
-		DeadlineAfter: g.Deadline, DeadlineBefore: addDays(g.Deadline, 90), Limit: 20}
+	f := around(g)
 	p, err := r.check(ctx, rec, "every filter together ("+f.Values().Encode()+")", f)
 	if err != nil {
 		return err
 	}
-	for _, x := range p.Results {
-		if x.ID == g.ID {
-			return nil
-		}
-	}
-	if len(p.Results) < f.Limit {
+	if !has(p, g.ID) && len(p.Results) < f.Limit {
 		return fmt.Errorf("GET /search?%s: grant %d (%q) satisfies every filter but is not among the %d results", f.Values().Encode(), g.ID, g.Title, len(p.Results))
 	}
-	return nil
+	// Then each filter must change that answer, the others staying.
+	return r.eachFilterCounts(ctx, rec, g)
 }
 
 // pickValue chooses the value of the first result that some other result

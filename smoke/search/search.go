@@ -48,9 +48,11 @@ type run struct {
 	latencies []time.Duration
 }
 
-// New returns the search flow for the target: a plain query, each filter
-// (category, region, amount, deadline) and their combination, with every
-// result checked against every filter; pages that must not overlap and
+// New returns the search flow for the target: a plain query, a query of
+// two words (both applied), each filter (category, region, amount,
+// deadline) and their combination, with every result checked against every
+// filter and each filter, moved while the others stay, changing the
+// answer; pages that must not overlap and
 // must add up to the reported total; unknown filter values that must give
 // an empty result; and the p95 of every request's latency against the
 // target's budget (smoke.searchP95, the runbook's 200 ms). The values
@@ -64,6 +66,7 @@ func New(tgt *target.Target) flow.Flow {
 		Redact:  tgt.Redact,
 		Steps: []flow.Step{
 			{Name: "query", Run: r.query},
+			{Name: "query_several_words", Run: r.severalWords},
 			{Name: "filter_category", Run: r.filterCategory},
 			{Name: "filter_region", Run: r.filterRegion},
 			{Name: "filter_amount", Run: r.filterAmount},
@@ -71,6 +74,7 @@ func New(tgt *target.Target) flow.Flow {
 			{Name: "filters_combined", Run: r.filterCombined},
 			{Name: "pages_consistent", Run: r.pages},
 			{Name: "unknown_filter_value_empty", Run: r.unknownValues},
+			{Name: "edge_values", Run: r.edgeValues},
 			// Independent: the latency of the requests made is worth reporting
 			// even when an earlier step found a wrong answer.
 			{Name: "latency_p95", Run: r.latencyP95, Independent: true},
@@ -80,8 +84,13 @@ func New(tgt *target.Target) flow.Flow {
 
 // search sends one GET /search and records its latency.
 func (r *run) search(ctx context.Context, f Filter) (*httpcheck.Response, Page, error) {
+	return r.searchRaw(ctx, f.Values().Encode())
+}
+
+// searchRaw is search with the query string as given.
+func (r *run) searchRaw(ctx context.Context, query string) (*httpcheck.Response, Page, error) {
 	var p Page
-	resp, err := r.api.GetJSON(ctx, "/search?"+f.Values().Encode(), http.StatusOK, &p)
+	resp, err := r.api.GetJSON(ctx, "/search?"+query, http.StatusOK, &p)
 	if resp != nil {
 		r.mu.Lock()
 		r.latencies = append(r.latencies, resp.Duration)
