@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -32,6 +33,8 @@ type Session struct {
 	cancelTime  context.CancelFunc
 	pid         int
 	closed      bool
+
+	actionTimeout time.Duration
 
 	mu  sync.Mutex
 	log []string // chromedp's errors, the last few
@@ -59,10 +62,16 @@ type Options struct {
 	Path string
 	// Timeout bounds the session and every action on it.
 	Timeout time.Duration
+	// ActionTimeout bounds each action (loading a page, typing, submitting,
+	// reading the page) within Timeout; default DefaultActionTimeout.
+	ActionTimeout time.Duration
 	// InsecureTLS accepts any certificate, as the target's http.insecureTLS
 	// does (the local target only).
 	InsecureTLS bool
 }
+
+// DefaultActionTimeout bounds one action when Options.ActionTimeout is 0.
+const DefaultActionTimeout = 15 * time.Second
 
 // Start starts the browser headless, with a fresh profile, and opens a
 // blank tab. The session, and every action on it, ends at o.Timeout (or
@@ -74,7 +83,10 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 		return nil, fmt.Errorf("browser %q not found: %w (install it: make setup installs chromium; or set browser.path)", path, err)
 	}
 	began := time.Now()
-	s := &Session{Path: exe}
+	s := &Session{Path: exe, actionTimeout: o.ActionTimeout}
+	if s.actionTimeout <= 0 {
+		s.actionTimeout = DefaultActionTimeout
+	}
 	tctx, cancelTime := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("the browser step ran out of time (%s, browser.timeout)", timeout))
 	s.cancelTime = cancelTime
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -95,7 +107,7 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 	s.ctx, s.cancelTab = chromedp.NewContext(actx, chromedp.WithErrorf(s.logf), chromedp.WithLogf(func(string, ...any) {}))
 	// The first action starts the browser.
 	if err := chromedp.Do(s.ctx, chromedp.Navigate("about:blank")); err != nil {
-		return nil, errors.Join(fmt.Errorf("starting %s: %w", exe, s.cause(err)), s.Close())
+		return nil, errors.Join(fmt.Errorf("starting %s: %w", exe, cause(s.ctx, err)), s.Close())
 	}
 	if c := chromedp.FromContext(s.ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		s.pid = c.Browser.Process().Pid
@@ -107,10 +119,16 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 // PID is the browser's main process (0 when unknown).
 func (s *Session) PID() int { return s.pid }
 
+// action returns the context one action runs on: the session's, bounded
+// by the action timeout, which names what it bounded.
+func (s *Session) action(what string) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(s.ctx, s.actionTimeout, fmt.Errorf("%s took longer than %s (the browser's action timeout)", what, s.actionTimeout))
+}
+
 // cause adds the deadline's own message to chromedp's "context deadline
 // exceeded".
-func (s *Session) cause(err error) error {
-	if c := context.Cause(s.ctx); c != nil && !errors.Is(err, c) {
+func cause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(err, c) {
 		return fmt.Errorf("%w (%v)", err, c)
 	}
 	return err
@@ -221,9 +239,11 @@ type pageJSON struct {
 
 // read reads the current page.
 func (s *Session) read(status int64) (Page, error) {
-	got, err := chromedp.Run(s.ctx, chromedp.Evaluate[pageJSON](readPage))
+	ctx, cancel := s.action("reading the page")
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[pageJSON](readPage))
 	if err != nil {
-		return Page{}, fmt.Errorf("reading the page: %w", s.cause(err))
+		return Page{}, fmt.Errorf("reading the page: %w", cause(ctx, err))
 	}
 	return Page{URL: got.URL, Status: status, Title: got.Title, Heading: got.Heading, Results: got.Results, Text: got.Text,
 		Form: PageForm{Found: got.Form.Found, FieldVisible: got.Form.FieldVisible, SubmitVisible: got.Form.SubmitVisible,
@@ -232,15 +252,13 @@ func (s *Session) read(status int64) (Page, error) {
 
 // Open loads url, waits for its load event and reads the page.
 func (s *Session) Open(url string) (Page, error) {
-	resp, err := chromedp.RunResponse(s.ctx, chromedp.Navigate(url))
+	ctx, cancel := s.action("loading " + url)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(url))
 	if err != nil {
-		return Page{}, fmt.Errorf("loading %s: %w", url, s.cause(err))
+		return Page{}, fmt.Errorf("loading %s: %w", url, cause(ctx, err))
 	}
-	var status int64
-	if resp != nil {
-		status = resp.Status
-	}
-	return s.read(status)
+	return s.read(statusOf(resp))
 }
 
 // Search types text into the page's search field (the first form's text
@@ -249,16 +267,23 @@ func (s *Session) Open(url string) (Page, error) {
 func (s *Session) Search(text string) (Page, error) {
 	const field = `form input[type=search], form input[type=text], form input:not([type])`
 	const button = `form button:not([type]), form button[type=submit], form input[type=submit]`
-	if err := chromedp.Do(s.ctx, chromedp.SendKeys(chromedp.CSS(field), text)); err != nil {
-		return Page{}, fmt.Errorf("typing %q into the search field: %w", text, s.cause(err))
+	ctx, cancel := s.action(fmt.Sprintf("typing %q", text))
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(field), text)); err != nil {
+		return Page{}, fmt.Errorf("typing %q into the search field: %w", text, cause(ctx, err))
 	}
-	resp, err := chromedp.RunResponse(s.ctx, chromedp.Click(chromedp.CSS(button)))
+	ctx, cancel = s.action("submitting the search form")
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(button)))
 	if err != nil {
-		return Page{}, fmt.Errorf("submitting the search form: %w", s.cause(err))
+		return Page{}, fmt.Errorf("submitting the search form: %w", cause(ctx, err))
 	}
-	var status int64
-	if resp != nil {
-		status = resp.Status
+	return s.read(statusOf(resp))
+}
+
+func statusOf(resp *network.Response) int64 {
+	if resp == nil {
+		return 0
 	}
-	return s.read(status)
+	return resp.Status
 }

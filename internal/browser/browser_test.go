@@ -92,24 +92,24 @@ func TestBlankAndHidden(t *testing.T) {
 	}
 }
 
-// A page that never answers ends the session at its deadline, with a
+// A page that never answers ends the action at its deadline, with a
 // message naming it, and Close still stops the browser.
 func TestDeadline(t *testing.T) {
 	srv := site()
 	defer srv.Close()
 	defer srv.CloseClientConnections()
-	s, err := browser.Start(t.Context(), browser.Options{Path: chromium, Timeout: 5 * time.Second})
+	s, err := browser.Start(t.Context(), browser.Options{Path: chromium, Timeout: time.Minute, ActionTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()
 	_, err = s.Open(srv.URL + "/hang")
 	took := time.Since(began)
-	if err == nil || !strings.Contains(err.Error(), "ran out of time (5s, browser.timeout)") {
+	if err == nil || !strings.Contains(err.Error(), "/hang took longer than 3s (the browser's action timeout)") {
 		t.Errorf("Open of a hanging page: err %v, want the deadline named", err)
 	}
-	if took > 10*time.Second {
-		t.Errorf("Open of a hanging page took %s, want about the 5 s deadline", took)
+	if took > 8*time.Second {
+		t.Errorf("Open of a hanging page took %s, want about the 3 s deadline", took)
 	}
 	pid := s.PID()
 	if err := s.Close(); err != nil {
@@ -120,6 +120,14 @@ func TestDeadline(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// The session's own deadline ends everything, even the browser's start.
+func TestSessionDeadline(t *testing.T) {
+	_, err := browser.Start(t.Context(), browser.Options{Path: chromium, Timeout: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "the browser step ran out of time (1ms, browser.timeout)") {
+		t.Fatalf("Start with a 1 ms deadline: err %v, want the deadline named", err)
 	}
 }
 
