@@ -53,7 +53,9 @@ var faultCases = []faultCase{
 	{faults.SearchIgnoreAmount, "search", "filter_amount", []string{"do not satisfy min_amount=", "< min_amount"}},
 	{faults.SearchIgnoreDeadline, "search", "filter_deadline", []string{"do not satisfy deadline_after=", "before deadline_after"}},
 	{faults.SearchPagesOverlap, "search", "pages_consistent", []string{"page 2 repeats grant", "consecutive pages overlap"}},
-	{faults.SearchTotalWrong, "search", "pages_consistent", []string{"reports total", "the total is not the number of matches"}},
+	// With thousands of grants the query's first page is full, so a total
+	// that is the page's size shows at the query step already.
+	{faults.SearchTotalWrong, "search", "query", []string{"reports total", "the total is not the number of matches"}},
 	{faults.SearchSlow, "search", "latency_p95", []string{"search p95 ", "(budget 200ms)", "searches slower than 200ms", "BREACHED", "p95 over budget"}},
 	{faults.SearchUnknownFilter500, "search", "unknown_filter_value_empty", []string{"an unknown filter value must give an empty result", "status 500, want 200"}},
 
