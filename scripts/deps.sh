@@ -6,8 +6,9 @@
 #   postgresql-client:            pg_dump/psql on the host for staging and prod runs
 #   openssl, git:                 TLS and code-verification checks
 #   libxml2-utils:                xmllint validates the JUnit files against their schema
+#   chromium:                     the headless browser web-frontend is checked in (browser.path)
 set -euo pipefail
-pkgs=(debootstrap ca-certificates prometheus postgresql-client openssl git libxml2-utils)
+pkgs=(debootstrap ca-certificates prometheus postgresql-client openssl git libxml2-utils chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

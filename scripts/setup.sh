@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t0=$SECONDS
-pkgs=(debootstrap ca-certificates prometheus postgresql-client openssl git libxml2-utils)
+pkgs=(debootstrap ca-certificates prometheus postgresql-client openssl git libxml2-utils chromium)
 image=${RUNBOOK_POSTGRES_IMAGE:-runbook/postgres:15-bookworm}
 
 need_deps=0

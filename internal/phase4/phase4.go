@@ -129,6 +129,14 @@ func RunPattern(tests []string) string {
 // platform has.
 const IAFallbackOutage = "TestIA/fallback_when_provider_fails"
 
+// FrontendInBrowser is the health flow's step that loads web-frontend in
+// the headless browser the target's file names (browser.path); on a
+// target whose file names none it is not applicable, never passed.
+const FrontendInBrowser = "TestHealth/" + FrontendInBrowserStep
+
+// FrontendInBrowserStep is FrontendInBrowser's step name in the flow.
+const FrontendInBrowserStep = "frontend_in_browser"
+
 // Declarable are the steps a target's file may declare not applicable
 // (notApplicable:, with the reason and where else it is verified): steps
 // that need to break something on the target. Every other step must run

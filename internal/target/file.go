@@ -28,8 +28,14 @@ type fileConfig struct {
 	CI         fileCI          `json:"ci"`
 	Staging    fileStaging     `json:"staging"`
 	Team       fileTeam        `json:"team"`
+	Browser    *fileBrowser    `json:"browser"`
 	// NotApplicable: steps that cannot run on this target.
 	NotApplicable []fileNotApplicable `json:"notApplicable"`
+}
+
+type fileBrowser struct {
+	Path    string  `json:"path"`
+	Timeout *string `json:"timeout"`
 }
 
 type fileNotApplicable struct {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/granter/runbook/internal/phase4"
 )
 
 // Getenv looks up an environment variable; os.LookupEnv in production,
@@ -194,8 +196,33 @@ func (v *validator) build(fc *fileConfig) *Target {
 	t.Staging = v.staging(fc.Staging, root, t)
 	t.Team = v.team(fc.Team, root)
 	t.NotApplicable = v.notApplicable(fc.NotApplicable, t.Env)
+	t.Browser = v.browser(fc.Browser)
+	if t.Browser == nil {
+		t.NotApplicable = append(t.NotApplicable, NotApplicable{Step: phase4.FrontendInBrowser,
+			Reason:            "the file names no browser (browser.path), so the web-frontend is not loaded in a real browser",
+			VerifiedElsewhere: "only the health flow's GET / (200, text/html) here; the page's rendering and its search form are checked where a browser is named (environments/local.yaml, make local)",
+			File:              v.file, Env: t.Env})
+	}
 	t.Version = v.version()
 	return t
+}
+
+// browser checks the browser: section; nil when there is none.
+func (v *validator) browser(fb *fileBrowser) *Browser {
+	if fb == nil {
+		return nil
+	}
+	b := &Browser{Path: strings.TrimSpace(fb.Path), Timeout: DefaultBrowserTimeout}
+	switch {
+	case b.Path == "":
+		v.fail("browser.path", "missing (the headless browser's executable: chromium, or an absolute path)")
+	case strings.ContainsRune(b.Path, '/') && !filepath.IsAbs(b.Path):
+		v.fail("browser.path", "%q: want a command on PATH (chromium) or an absolute path", b.Path)
+	}
+	if fb.Timeout != nil {
+		b.Timeout = v.duration("browser.timeout", *fb.Timeout, b.Timeout)
+	}
+	return b
 }
 
 // resolve resolves a file setting against the repository root.

@@ -52,6 +52,10 @@ type Target struct {
 	CI         CI
 	Staging    Staging
 	Team       Team
+	// Browser is the headless browser the web-frontend is checked in
+	// (TestHealth/frontend_in_browser); nil when the file names none, and
+	// that step is then not applicable (NotApplicable says so).
+	Browser *Browser
 	// NotApplicable are the steps this target's file declares cannot run
 	// on it, each with its reason and where else it is verified. Reports
 	// show them as not applicable: never as passed, never as a blocker.
@@ -66,6 +70,20 @@ type Target struct {
 	// address, never the values.
 	secrets *secretSet
 }
+
+// Browser is the browser: section of a target's file.
+type Browser struct {
+	// Path is the browser's executable: a command looked up on PATH
+	// (chromium, which make setup installs) or an absolute path.
+	Path string
+	// Timeout bounds the whole browser step: starting the browser, every
+	// page and every action (default DefaultBrowserTimeout).
+	Timeout time.Duration
+}
+
+// DefaultBrowserTimeout bounds the browser step when browser.timeout is
+// not set.
+const DefaultBrowserTimeout = 30 * time.Second
 
 // Service is one Granter service as the runbook names it.
 type Service struct {

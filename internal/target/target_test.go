@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/granter/runbook/internal/phase4"
 )
 
 // prodEnv holds every secret environments/prod.yaml and staging.yaml name.
@@ -286,4 +288,44 @@ func TestNotApplicableDeclared(t *testing.T) {
 		_, ok = tgt.NotApplicableStep("TestAuth/login")
 		assert.False(t, ok)
 	}
+}
+
+// Every shipped file names a browser; a file without one declares the
+// browser step not applicable (never passed), and a bad browser section
+// names its setting.
+func TestBrowser(t *testing.T) {
+	for _, env := range []string{"staging", "prod"} {
+		tgt, err := Parse(readEnvFile(t, env), "environments/"+env+".yaml", prodEnv())
+		require.NoError(t, err)
+		require.NotNil(t, tgt.Browser, env)
+		assert.Equal(t, "chromium", tgt.Browser.Path)
+		assert.Equal(t, 30*time.Second, tgt.Browser.Timeout)
+		_, ok := tgt.NotApplicableStep(phase4.FrontendInBrowser)
+		assert.False(t, ok, "%s names a browser: the step applies", env)
+	}
+	prod := string(readEnvFile(t, "prod"))
+	without := regexp.MustCompile(`(?m)^browser:\n(  .*\n)+`).ReplaceAllString(prod, "")
+	require.NotEqual(t, prod, without)
+	tgt, err := Parse([]byte(without), "environments/prod.yaml", prodEnv())
+	require.NoError(t, err)
+	assert.Nil(t, tgt.Browser)
+	n, ok := tgt.NotApplicableStep(phase4.FrontendInBrowser)
+	require.True(t, ok, "a file without a browser must declare the browser step not applicable")
+	assert.Contains(t, n.String(), "NOT APPLICABLE on prod (declared in environments/prod.yaml): the file names no browser (browser.path)")
+
+	for _, c := range []struct{ name, section, want string }{
+		{"no path", "browser:\n  timeout: 30s\n", "browser.path: missing"},
+		{"relative path", "browser:\n  path: bin/chromium\n", `browser.path: "bin/chromium": want a command on PATH (chromium) or an absolute path`},
+		{"bad timeout", "browser:\n  path: chromium\n  timeout: soon\n", "browser.timeout"},
+		{"unknown key", "browser:\n  path: chromium\n  headless: false\n", "browser.headless: unknown key"},
+	} {
+		_, err := Parse([]byte(without+c.section), "environments/prod.yaml", prodEnv())
+		require.Error(t, err, c.name)
+		assert.Contains(t, err.Error(), c.want, c.name)
+	}
+	// The step cannot be declared not applicable by hand: only by naming no browser.
+	declared := strings.Replace(prod, "notApplicable:\n", "notApplicable:\n  - step: "+phase4.FrontendInBrowser+"\n    reason: r\n    verifiedElsewhere: v\n", 1)
+	_, err = Parse([]byte(declared), "environments/prod.yaml", prodEnv())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot be declared not applicable")
 }

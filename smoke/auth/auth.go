@@ -34,24 +34,32 @@ type loginAnswer struct {
 	User      user   `json:"user"`
 }
 
-// run is the state one run of the flow shares between its steps.
-type run struct {
-	tgt      *target.Target
-	api      *httpcheck.Client
-	email    string
-	name     string
-	password string
+// account is one smoke user the flow registers.
+type account struct {
+	email, name, password string
 	// attempted: a register request was sent (it may have created the user
 	// even if its answer was lost); created: it answered 201.
 	attempted, created, deleted bool
-	id                          string
-	token                       string
+	id, token                   string
 }
 
-// New returns the auth flow for the target: register a uniquely named
-// smoke user, log in, read /auth/me with the token, check that missing and
-// tampered tokens get 401, delete the user, and check it is gone. The
-// cleanup deletes the user whatever step failed.
+// run is the state one run of the flow shares between its steps.
+type run struct {
+	tgt *target.Target
+	api *httpcheck.Client
+	// me is the smoke user the runbook's flow is about; other is a second
+	// smoke user, registered after it, so that identity is checked among
+	// users: whatever else the database holds, the answers must be about
+	// the user asked for, and deleting one must leave the other.
+	me, other account
+}
+
+// New returns the auth flow for the target: register two uniquely named
+// smoke users, log in as the first, refuse a wrong password and the other
+// user's password, read /auth/me with each user's token and get that very
+// user, check that missing and tampered tokens get 401, delete the first
+// user, check it is gone and that the other is not. The cleanup deletes
+// both users whatever step failed.
 func New(tgt *target.Target) flow.Flow {
 	r := &run{tgt: tgt}
 	return flow.Flow{
@@ -60,14 +68,18 @@ func New(tgt *target.Target) flow.Flow {
 		Redact:  tgt.Redact,
 		Steps: []flow.Step{
 			{Name: "register", Run: r.register},
+			{Name: "register_other", Run: r.registerOther},
 			{Name: "register_again_409", Run: r.registerAgain},
 			{Name: "login", Run: r.login},
 			{Name: "login_wrong_password_401", Run: r.loginWrongPassword},
-			{Name: "me", Run: r.me},
+			{Name: "login_other_users_password_401", Run: r.loginOtherPassword},
+			{Name: "me", Run: r.meStep},
+			{Name: "me_other_user", Run: r.meOther},
 			{Name: "me_without_token_401", Run: r.meWithoutToken},
 			{Name: "me_tampered_token_401", Run: r.meTamperedToken},
 			{Name: "delete", Run: r.delete},
 			{Name: "login_after_delete_401", Run: r.loginAfterDelete},
+			{Name: "other_user_kept", Run: r.otherUserKept},
 		},
 		Cleanup: r.cleanup,
 	}
@@ -79,72 +91,91 @@ func (r *run) register(ctx context.Context, rec *flow.Recorder) error {
 		return err
 	}
 	r.api = api
-	r.email = flow.Unique(r.tgt.Smoke.UserPrefix) + "@" + r.tgt.Smoke.EmailDomain
-	r.name = "Runbook smoke user"
-	r.password = randomPassword()
-	api.AddSecret(target.NewSecret("smoke user password", r.password))
+	return r.registerAccount(ctx, rec, &r.me, "Runbook smoke user")
+}
+
+func (r *run) registerOther(ctx context.Context, rec *flow.Recorder) error {
+	return r.registerAccount(ctx, rec, &r.other, "Runbook smoke user (other)")
+}
+
+// registerAccount registers a new uniquely named smoke user as a.
+func (r *run) registerAccount(ctx context.Context, rec *flow.Recorder, a *account, name string) error {
+	a.email = flow.Unique(r.tgt.Smoke.UserPrefix) + "@" + r.tgt.Smoke.EmailDomain
+	a.name = name
+	a.password = randomPassword()
+	r.api.AddSecret(target.NewSecret("smoke user password", a.password))
 
 	var got user
-	r.attempted = true
-	resp, err := api.PostJSON(ctx, "/auth/register", map[string]string{"email": r.email, "password": r.password, "name": r.name},
+	a.attempted = true
+	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": a.email, "password": a.password, "name": a.name},
 		http.StatusCreated, &got)
 	if resp != nil && resp.Status == http.StatusCreated {
-		r.created = true
+		a.created = true
 	}
 	var unreachable *httpcheck.UnreachableError
 	if errors.As(err, &unreachable) {
-		r.attempted = false // no connection was made: nothing can have been created
+		a.attempted = false // no connection was made: nothing can have been created
 	}
 	if err != nil {
 		return err
 	}
-	rec.Record("POST "+resp.URL+" for "+r.email, fmt.Sprintf("%d, user id %q, in %s", resp.Status, got.ID, resp.Duration.Round(time.Millisecond)))
+	rec.Record("POST "+resp.URL+" for "+a.email, fmt.Sprintf("%d, user id %q, in %s", resp.Status, got.ID, resp.Duration.Round(time.Millisecond)))
 	switch {
 	case got.ID == "":
 		return resp.Errorf("no user id in the answer")
-	case !strings.EqualFold(got.Email, r.email):
-		return resp.Errorf("email %q, want %q", got.Email, r.email)
-	case got.Name != r.name:
-		return resp.Errorf("name %q, want %q", got.Name, r.name)
+	case got.ID == r.me.id && a != &r.me:
+		return resp.Errorf("user id %q for %s is the id of %s registered before: two users share one id", got.ID, a.email, r.me.email)
+	case !strings.EqualFold(got.Email, a.email):
+		return resp.Errorf("email %q, want %q", got.Email, a.email)
+	case got.Name != a.name:
+		return resp.Errorf("name %q, want %q", got.Name, a.name)
 	}
-	r.id = got.ID
+	a.id = got.ID
 	return nil
 }
 
 func (r *run) registerAgain(ctx context.Context, rec *flow.Recorder) error {
-	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": r.email, "password": r.password, "name": r.name},
+	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": r.me.email, "password": r.me.password, "name": r.me.name},
 		http.StatusConflict, nil)
 	if err != nil {
 		return fmt.Errorf("registering the same email twice must be refused: %w", err)
 	}
-	rec.Record("POST "+resp.URL+" again for "+r.email, fmt.Sprintf("%d (email already registered)", resp.Status))
+	rec.Record("POST "+resp.URL+" again for "+r.me.email, fmt.Sprintf("%d (email already registered)", resp.Status))
 	return nil
 }
 
-func (r *run) login(ctx context.Context, rec *flow.Recorder) error {
+// logIn logs a in and checks that the answer is about a: its id and email.
+func (r *run) logIn(ctx context.Context, a *account) (*httpcheck.Response, loginAnswer, error) {
 	var got loginAnswer
-	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.email, "password": r.password}, http.StatusOK, &got)
+	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": a.email, "password": a.password}, http.StatusOK, &got)
 	if err != nil {
-		return err
+		return resp, got, err
 	}
 	r.api.AddSecret(target.NewSecret("bearer token", got.Token))
 	switch {
 	case got.Token == "":
-		return resp.Errorf("no token in the answer")
+		return resp, got, resp.Errorf("no token in the answer")
 	case !strings.EqualFold(got.TokenType, "Bearer"):
-		return resp.Errorf("token_type %q, want \"Bearer\"", got.TokenType)
-	case got.User.ID != r.id:
-		return resp.Errorf("user.id %q, want the registered user %q", got.User.ID, r.id)
-	case !strings.EqualFold(got.User.Email, r.email):
-		return resp.Errorf("user.email %q, want %q", got.User.Email, r.email)
+		return resp, got, resp.Errorf("token_type %q, want \"Bearer\"", got.TokenType)
+	case got.User.ID != a.id || !strings.EqualFold(got.User.Email, a.email):
+		return resp, got, resp.Errorf("logged in as %s, the answer is about user {id %q, email %q}, want {id %q, email %q}: the login answered another user",
+			a.email, got.User.ID, got.User.Email, a.id, a.email)
 	}
-	r.token = got.Token
-	rec.Record("POST "+resp.URL+" as "+r.email, fmt.Sprintf("%d, a %s token (expires in %ds), in %s", resp.Status, got.TokenType, got.ExpiresIn, resp.Duration.Round(time.Millisecond)))
+	a.token = got.Token
+	return resp, got, nil
+}
+
+func (r *run) login(ctx context.Context, rec *flow.Recorder) error {
+	resp, got, err := r.logIn(ctx, &r.me)
+	if err != nil {
+		return err
+	}
+	rec.Record("POST "+resp.URL+" as "+r.me.email, fmt.Sprintf("%d, a %s token (expires in %ds) for user %s, in %s", resp.Status, got.TokenType, got.ExpiresIn, got.User.ID, resp.Duration.Round(time.Millisecond)))
 	return nil
 }
 
 func (r *run) loginWrongPassword(ctx context.Context, rec *flow.Recorder) error {
-	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.email, "password": r.password + "-wrong"},
+	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.me.email, "password": r.me.password + "-wrong"},
 		http.StatusUnauthorized, nil)
 	if err != nil {
 		return fmt.Errorf("a wrong password must be refused: %w", err)
@@ -153,17 +184,46 @@ func (r *run) loginWrongPassword(ctx context.Context, rec *flow.Recorder) error 
 	return nil
 }
 
-func (r *run) me(ctx context.Context, rec *flow.Recorder) error {
+func (r *run) loginOtherPassword(ctx context.Context, rec *flow.Recorder) error {
+	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.me.email, "password": r.other.password},
+		http.StatusUnauthorized, nil)
+	if err != nil {
+		return fmt.Errorf("logging in as %s with the password of %s (another user) must be refused: %w", r.me.email, r.other.email, err)
+	}
+	rec.Record("POST "+resp.URL+" as "+r.me.email+" with the password of "+r.other.email, fmt.Sprintf("%d", resp.Status))
+	return nil
+}
+
+func (r *run) meStep(ctx context.Context, rec *flow.Recorder) error {
+	return r.me.checkMe(ctx, rec, r.api)
+}
+
+// meOther logs the other user in and reads /auth/me with its token: each
+// token must name its own user, not the first, the last or the same one.
+func (r *run) meOther(ctx context.Context, rec *flow.Recorder) error {
+	resp, _, err := r.logIn(ctx, &r.other)
+	if err != nil {
+		return fmt.Errorf("logging in as the other smoke user: %w", err)
+	}
+	rec.Record("POST "+resp.URL+" as "+r.other.email, fmt.Sprintf("%d, a token for user %s", resp.Status, r.other.id))
+	if r.other.token == r.me.token {
+		return resp.Errorf("the other user %s got the same token as %s", r.other.email, r.me.email)
+	}
+	return r.other.checkMe(ctx, rec, r.api)
+}
+
+// checkMe reads /auth/me with a's token and expects a: its id, email and name.
+func (a *account) checkMe(ctx context.Context, rec *flow.Recorder, api *httpcheck.Client) error {
 	var got user
-	resp, err := r.api.GetJSON(ctx, "/auth/me", http.StatusOK, &got, httpcheck.Bearer(r.token))
+	resp, err := api.GetJSON(ctx, "/auth/me", http.StatusOK, &got, httpcheck.Bearer(a.token))
 	if err != nil {
 		return err
 	}
-	if got.ID != r.id || !strings.EqualFold(got.Email, r.email) || got.Name != r.name {
-		return resp.Errorf("answered user {id %q, email %q, name %q}, want the smoke user {id %q, email %q, name %q}",
-			got.ID, got.Email, got.Name, r.id, r.email, r.name)
+	if got.ID != a.id || !strings.EqualFold(got.Email, a.email) || got.Name != a.name {
+		return resp.Errorf("answered user {id %q, email %q, name %q}, want the smoke user {id %q, email %q, name %q} whose token was sent",
+			got.ID, got.Email, got.Name, a.id, a.email, a.name)
 	}
-	rec.Record("GET "+resp.URL+" with the bearer token", fmt.Sprintf("%d, user %s (%s)", resp.Status, got.Email, got.ID))
+	rec.Record("GET "+resp.URL+" with the bearer token of "+a.email, fmt.Sprintf("%d, user %s (%s)", resp.Status, got.Email, got.ID))
 	return nil
 }
 
@@ -177,7 +237,7 @@ func (r *run) meWithoutToken(ctx context.Context, rec *flow.Recorder) error {
 }
 
 func (r *run) meTamperedToken(ctx context.Context, rec *flow.Recorder) error {
-	for _, t := range tamper(r.token) {
+	for _, t := range tamper(r.me.token) {
 		r.api.AddSecret(target.NewSecret("tampered token", t.token))
 		resp, err := r.api.GetJSON(ctx, "/auth/me", http.StatusUnauthorized, nil, httpcheck.Bearer(t.token))
 		if err != nil {
@@ -189,57 +249,77 @@ func (r *run) meTamperedToken(ctx context.Context, rec *flow.Recorder) error {
 }
 
 func (r *run) delete(ctx context.Context, rec *flow.Recorder) error {
-	resp, err := r.api.Delete(ctx, "/auth/me", http.StatusNoContent, httpcheck.Bearer(r.token))
+	resp, err := r.api.Delete(ctx, "/auth/me", http.StatusNoContent, httpcheck.Bearer(r.me.token))
 	if err != nil {
 		return err
 	}
-	r.deleted = true
-	rec.Record("DELETE "+resp.URL+" with the bearer token", fmt.Sprintf("%d", resp.Status))
+	r.me.deleted = true
+	rec.Record("DELETE "+resp.URL+" with the bearer token of "+r.me.email, fmt.Sprintf("%d", resp.Status))
 	return nil
 }
 
 func (r *run) loginAfterDelete(ctx context.Context, rec *flow.Recorder) error {
-	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.email, "password": r.password}, http.StatusUnauthorized, nil)
+	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.me.email, "password": r.me.password}, http.StatusUnauthorized, nil)
 	if err != nil {
-		r.deleted = false // the user is still there: the cleanup tries again
+		r.me.deleted = false // the user is still there: the cleanup tries again
 		return fmt.Errorf("after DELETE /auth/me the user must be gone: %w", err)
 	}
 	rec.Record("POST "+resp.URL+" as the deleted user", fmt.Sprintf("%d: the user is gone", resp.Status))
 	return nil
 }
 
-// cleanup deletes the smoke user unless the flow did and proved it: log in
-// (the token may be missing or stale), DELETE /auth/me, and check that
-// logging in is refused afterwards.
+// otherUserKept checks that deleting one user left the other: it still
+// logs in, as itself.
+func (r *run) otherUserKept(ctx context.Context, rec *flow.Recorder) error {
+	resp, _, err := r.logIn(ctx, &r.other)
+	if err != nil {
+		var se *httpcheck.StatusError
+		if errors.As(err, &se) && se.Got == http.StatusUnauthorized {
+			r.other.deleted = true // nothing left to delete
+		}
+		return fmt.Errorf("deleting %s must leave every other user; the other smoke user %s (registered after it) cannot log in any more: %w",
+			r.me.email, r.other.email, err)
+	}
+	rec.Record("POST "+resp.URL+" as "+r.other.email+" after deleting "+r.me.email, fmt.Sprintf("%d: the other user is still there", resp.Status))
+	return nil
+}
+
+// cleanup deletes both smoke users unless the flow did and proved it.
 func (r *run) cleanup(ctx context.Context, rec *flow.Recorder) error {
+	return errors.Join(r.cleanupAccount(ctx, rec, &r.me), r.cleanupAccount(ctx, rec, &r.other))
+}
+
+// cleanupAccount deletes a: log in (the token may be missing or stale),
+// DELETE /auth/me, and check that logging in is refused afterwards.
+func (r *run) cleanupAccount(ctx context.Context, rec *flow.Recorder, a *account) error {
 	switch {
-	case !r.attempted:
-		rec.Logf("no smoke user was registered: nothing to delete")
+	case !a.attempted:
+		rec.Logf("no smoke user %s was registered: nothing to delete", a.email)
 		return nil
-	case r.deleted:
-		rec.Logf("smoke user %s was deleted by the flow and its login refused", r.email)
+	case a.deleted:
+		rec.Logf("smoke user %s was deleted and its login refused", a.email)
 		return nil
 	}
 	var got loginAnswer
-	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.email, "password": r.password}, http.StatusOK, &got)
+	resp, err := r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": a.email, "password": a.password}, http.StatusOK, &got)
 	var se *httpcheck.StatusError
-	if errors.As(err, &se) && se.Got == http.StatusUnauthorized && !r.created {
-		rec.Logf("POST %s as %s: 401: the registration did not create the user; nothing to delete", se.URL, r.email)
+	if errors.As(err, &se) && se.Got == http.StatusUnauthorized && !a.created {
+		rec.Logf("POST %s as %s: 401: the registration did not create the user; nothing to delete", se.URL, a.email)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot log in as smoke user %s to delete it (delete it by hand): %w", r.email, err)
+		return fmt.Errorf("cannot log in as smoke user %s to delete it (delete it by hand): %w", a.email, err)
 	}
 	r.api.AddSecret(target.NewSecret("bearer token", got.Token))
 	if _, err := r.api.Delete(ctx, "/auth/me", http.StatusNoContent, httpcheck.Bearer(got.Token)); err != nil {
-		return fmt.Errorf("cannot delete smoke user %s (delete it by hand): %w", r.email, err)
+		return fmt.Errorf("cannot delete smoke user %s (delete it by hand): %w", a.email, err)
 	}
-	rec.Logf("DELETE %s/auth/me as %s: 204", r.api.Base, r.email)
-	resp, err = r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": r.email, "password": r.password}, http.StatusUnauthorized, nil)
+	rec.Logf("DELETE %s/auth/me as %s: 204", r.api.Base, a.email)
+	resp, err = r.api.PostJSON(ctx, "/auth/login", map[string]string{"email": a.email, "password": a.password}, http.StatusUnauthorized, nil)
 	if err != nil {
-		return fmt.Errorf("smoke user %s is still there after DELETE /auth/me (delete it by hand): %w", r.email, err)
+		return fmt.Errorf("smoke user %s is still there after DELETE /auth/me (delete it by hand): %w", a.email, err)
 	}
-	rec.Logf("POST %s as %s: %d: the smoke user is gone", resp.URL, r.email, resp.Status)
+	rec.Logf("POST %s as %s: %d: the smoke user is gone", resp.URL, a.email, resp.Status)
 	return nil
 }
 

@@ -1,13 +1,18 @@
 // Package auth is Step 4.1 of the runbook: "Auth flow (register, login)".
 //
-// It registers a uniquely named smoke user (smoke.userPrefix, a timestamp
-// and random digits, @smoke.emailDomain) on backend-core, checks that the
-// same email cannot register twice, logs in, reads GET /auth/me with the
-// bearer token and expects that very user, expects 401 for a wrong
-// password, a missing token and a tampered one, deletes the user with
-// DELETE /auth/me and checks that it can no longer log in. The user is
-// deleted afterwards even when a step failed; the token and the password
-// never appear in the output.
+// It registers two uniquely named smoke users (smoke.userPrefix, a
+// timestamp and random digits, @smoke.emailDomain) on backend-core, checks
+// that the same email cannot register twice, logs in as the first, expects
+// 401 for a wrong password and for the other user's password, reads GET
+// /auth/me with each user's bearer token and expects that very user,
+// expects 401 for a missing token and a tampered one, deletes the first
+// user with DELETE /auth/me, checks that it can no longer log in and that
+// the other user still can. The second user is what makes these identity
+// checks: in a database with other users (production; the local seed), an
+// answer about the first user, the last user or any user is caught, and a
+// delete that removes more than the user asking. Both users are deleted
+// afterwards even when a step failed; the tokens and the passwords never
+// appear in the output.
 //
 // Run it alone: go test ./smoke/auth -tags=prod (or -tags=staging; no tag
 // runs it against the local platform).
@@ -18,7 +23,11 @@
 //     check /health and the logs (Step 4.2).
 //   - a wrong password, a missing or a tampered token is accepted: the token
 //     check is broken, a security incident; roll back (Rollback procedure).
-//   - /auth/me returns another user: sessions are mixed up; roll back.
+//   - /auth/me or the login answers another user, or one user's password
+//     opens another's account: sessions are mixed up; roll back.
+//   - the other user is gone after the delete: DELETE /auth/me removes more
+//     than the user asking; roll back now and check the users table against
+//     the backup.
 //   - the cleanup fails: the smoke user is still in the target; the message
 //     names its email: delete it by hand (DELETE /auth/me after logging in).
 package auth

@@ -10,7 +10,12 @@
 // (database.urlEnv), it connects and runs SELECT 1 itself, so that
 // "database: up" is not taken on the services' word alone; elsewhere that
 // step is reported as skipped. One step per service, each reporting every
-// failed probe, none hiding another. It only reads.
+// failed probe, none hiding another. Last, frontend_in_browser loads
+// web-frontend in the headless browser the target's file names
+// (browser.path, chromium): the page must render a title, a heading and a
+// visible search form, and a search typed into it must list the grants
+// the search API answers for it; a target without a browser reports that
+// step NOT APPLICABLE. It only reads.
 //
 // Run it alone: go test ./smoke/health -tags=prod.
 //
@@ -22,6 +27,10 @@
 //   - /health/live fails: the process is wedged; its pods will be restarted;
 //     check the logs.
 //   - the page fails: web-frontend is broken for users. Roll back.
+//   - frontend_in_browser fails: users see a blank page, no search form,
+//     or results that are not what they searched for (the message names
+//     the URL, what was expected and seen, and the page's text). Roll back.
+//     "browser ... not found": install chromium (make deps) on this host.
 //   - the database step fails: the database itself does not answer, whatever
 //     the services say.
 //

@@ -13,6 +13,7 @@ import (
 
 	"github.com/granter/runbook/internal/flow"
 	"github.com/granter/runbook/internal/httpcheck"
+	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -33,11 +34,12 @@ type probe struct {
 }
 
 // New returns the health flow for the target: /health, /health/live and
-// /health/ready on every service, web-frontend's page, and, where the
-// target gives database access, a direct check that the database answers.
+// /health/ready on every service, web-frontend's page, where the target
+// gives database access a direct check that the database answers, and
+// web-frontend in a real browser (frontendStep).
 // The steps are independent: one broken service does not hide another.
 func New(tgt *target.Target) flow.Flow {
-	f := flow.Flow{Name: "health", Timeout: Timeout, Redact: tgt.Redact}
+	f := flow.Flow{Name: "health", Timeout: Timeout, Redact: tgt.Redact, NotApplicable: tgt.NotApplicableIn(phase4.Health.Test)}
 	all := &allProbes{tgt: tgt}
 	for _, svc := range tgt.Services {
 		f.Steps = append(f.Steps, flow.Step{Name: svc.Name, Independent: true,
@@ -47,6 +49,7 @@ func New(tgt *target.Target) flow.Flow {
 		Run: func(ctx context.Context, rec *flow.Recorder) error { return version(rec, tgt) }})
 	f.Steps = append(f.Steps, flow.Step{Name: "database", Independent: true,
 		Run: func(ctx context.Context, rec *flow.Recorder) error { return database(ctx, rec, tgt) }})
+	f.Steps = append(f.Steps, frontendStep(tgt))
 	return f
 }
 

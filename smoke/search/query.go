@@ -42,7 +42,7 @@ func (r *run) query(ctx context.Context, rec *flow.Recorder) error {
 		return err
 	}
 	if *qp.Total >= r.all {
-		return fmt.Errorf("GET /search?query=%s: total %d, want fewer than the %d grants of an unfiltered search (some grants do not contain %q): the query is ignored",
+		return fmt.Errorf("GET /search?query=%s reports total %d, want fewer than the %d grants of an unfiltered search (some grants do not contain %q): the query is ignored, or the total is not the number of matches",
 			word, *qp.Total, r.all, word)
 	}
 	return nil
