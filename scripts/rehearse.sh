@@ -47,7 +47,11 @@ stop_platform() {
 	echo "── [$(elapsed)] stopping the platform (pid $PLATFORM_PID)"
 	kill -TERM "$PLATFORM_PID" 2>/dev/null
 	# The drain ends when the platform closes its output: it has exited.
-	[[ -n $DRAIN_PID ]] && wait "$DRAIN_PID"
+	if [[ -n $DRAIN_PID ]]; then
+		wait "$DRAIN_PID"
+	else
+		cat <&3 >>"$R/platform.log"
+	fi
 	tail -n 2 "$R/platform.log"
 	PLATFORM_PID=
 }
@@ -127,15 +131,16 @@ N=$((N + 1))
 echo "━━ [$(elapsed)] step $N: platform (staging and prod at $PREVIOUS, over TLS)"
 t0=$SECONDS
 exec 3< <(exec bin/rehearsal-platform --dir "$P" --repo "$ROOT" --migrator "$ROOT/bin/granter" --version "$VERSION" 2>&1)
+PLATFORM_PID=$! # the platform itself (exec): stopped on any exit, even before it is ready
+ready=
 while IFS= read -r line <&3; do
 	echo "$line" >>"$R/platform.log"
 	if [[ $line == READY* ]]; then
-		PLATFORM_PID=${line#READY pid=}
-		PLATFORM_PID=${PLATFORM_PID%% *}
+		ready=1
 		break
 	fi
 done
-[[ -n $PLATFORM_PID ]] || fail platform "$R/platform.log" "the platform exited before it was ready"
+[[ -n $ready ]] || fail platform "$R/platform.log" "the platform exited before it was ready"
 cat <&3 >>"$R/platform.log" &
 DRAIN_PID=$!
 TIMES+=("$(printf '%2d %-34s %4ds' "$N" platform $((SECONDS - t0)))")
