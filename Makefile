@@ -177,6 +177,30 @@ monitor: $(BIN) ## MONITORING PHASE: the 4-hour watch of the key metrics (SCHEDU
 local-drill: setup bin/runbook-local bin/granter ## The rollback drill, locally: broken v2.0.1 deployed, the gate fails, the rollback runs, database and images back, smoke passes on v1.9.0
 	AUTO_ROLLBACK=1 bin/runbook-local local --drill $(LOCAL_FLAGS)
 
+.PHONY: rehearse rehearse-drill
+# make rehearse: the runbook through the tagged builds, as a team runs it,
+# against the local platform presented as the REMOTE environments staging
+# and prod (fixtures/rehearsal: services over TLS signed by a local CA the
+# files name, a kubeconfig with the contexts granter-staging and
+# granter-prod, secrets only in the variables the files name, no endpoints
+# file, no fault switch in reach, rehearsal: true). scripts/rehearse.sh runs
+# make deploy ENV=staging, make rollback ENV=staging (the drill record),
+# the staging smoke record, the acks, make preflight ENV=prod, make deploy
+# ENV=prod CONFIRM=prod, go test ./smoke -tags=prod twice (each run must
+# reach prod, from its request counters), make monitor SCHEDULE= (allowed
+# by rehearsal: true only) and make report: exit 0 only on REHEARSAL
+# PASSED with 11/11. Into runs/<time>-rehearse; each step's output in
+# steps/. REHEARSE_WATCH sets the compressed schedule (default "30s x2").
+rehearse: setup ## The prod path end to end: the local platform presented as remote staging and prod (TLS, kube contexts, secrets in variables), the tagged builds through every make target; exit 0 only on REHEARSAL PASSED 11/11
+	bash scripts/rehearse.sh
+
+# make rehearse-drill: the same path with the broken v2.0.1 deployed to prod
+# with AUTO_ROLLBACK=1: exit 0 only when its Phase 4 gate failed and the
+# rollback completed, the database proven equal to the backup and the
+# services back on v1.9.0 (from the journal and the cluster).
+rehearse-drill: setup ## The rollback drill on the prod path: broken v2.0.1 deployed to the rehearsal's prod with AUTO_ROLLBACK=1; exit 0 only when rolled back and proven
+	bash scripts/rehearse.sh --drill
+
 clean-containers: ## Remove every container the tests left (label org.testcontainers=true)
 	bash scripts/clean-containers.sh
 

@@ -71,8 +71,7 @@ func FindRunDir(root, env string) (dir, reason string, err error) {
 // staging proves "Rollback tested (on staging)" for the production
 // deployment of the same version; else the run folder's rollback.json.
 func DefaultRecordPath(tgt *target.Target, runDir, version string) string {
-	if tgt.Staging.RollbackRecord != "" && tgt.Kube != nil && tgt.Staging.KubeContext != "" &&
-		tgt.Kube.Context == tgt.Staging.KubeContext && version != "" {
+	if tgt.Staging.RollbackRecord != "" && tgt.IsStaging() && version != "" {
 		return tgt.Staging.RollbackRecordFor(version)
 	}
 	return filepath.Join(runDir, "rollback.json")

@@ -213,7 +213,7 @@ func localMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	octx, ocancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer ocancel()
 	if *drill {
-		code = drillOutcome(octx, stdout, env, tgt, dir, code, time.Since(began))
+		code = drillOutcome(octx, stdout, tgt, dir, code, time.Since(began))
 	} else {
 		outcome(octx, stdout, env, tgt, dir, code, deployTook, time.Since(began))
 	}

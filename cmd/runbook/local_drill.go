@@ -4,19 +4,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/granter/runbook/fixtures/granter"
-	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/internal/exitcode"
 	"github.com/granter/runbook/internal/journal"
-	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/rollback"
 )
@@ -27,7 +22,7 @@ import (
 // returns 0 only when the drill went as the runbook says: the deployment
 // failed at its Phase 4 gate (code is not 0, not 7) and the rollback
 // succeeded.
-func drillOutcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *target.Target, dir string, code int, total time.Duration) int {
+func drillOutcome(ctx context.Context, w io.Writer, tgt *target.Target, dir string, code int, total time.Duration) int {
 	fmt.Fprintf(w, "\n══ make local-drill: the rollback path ══\n")
 	entries, err := journal.Read(dir)
 	if err != nil {
@@ -35,91 +30,16 @@ func drillOutcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *targ
 	}
 	timeline(w, entries)
 
-	var checks []check
-	add := func(ok bool, what, seen string) { checks = append(checks, check{ok, what, seen}) }
-
-	// The deployment stopped at Phase 4, and nowhere before.
-	var gate *journal.Entry
-	for i, e := range entries {
-		if e.Status == journal.StatusFailed && e.Phase != rollback.Phase && gate == nil {
-			gate = &entries[i]
-		}
-	}
-	switch {
-	case gate == nil:
-		add(false, "make deploy "+tgt.Version+" failed its Phase 4 gate", "no failed deployment step in the journal")
-	default:
-		add(gate.Phase == journal.Phase4, "make deploy "+tgt.Version+" failed its Phase 4 gate", fmt.Sprintf("%s Step %s failed: %s", gate.Phase, gate.Step, firstLine(gate.Error)))
-	}
-	add(code != exitcode.OK && code != exitcode.Rollback, "make deploy's exit code is the gate's failure, not 7 (the rollback failed)", fmt.Sprintf("exit %d (%s)", code, exitcode.Name(code)))
-
-	// The rollback ran, every step done.
-	steps := map[string]string{}
-	var restore, smoke journal.Entry
-	for _, e := range entries {
-		if e.Phase != rollback.Phase {
-			continue
-		}
-		if steps[e.Step] != journal.StatusFailed {
-			steps[e.Step] = e.Status
-		}
-		switch e.Step {
-		case "3":
-			restore = e
-		case "6":
-			smoke = e
-		}
-	}
-	var stepsSeen []string
-	allOK := len(steps) == 7
-	for n := 1; n <= 7; n++ {
-		st := steps[fmt.Sprint(n)]
-		stepsSeen = append(stepsSeen, fmt.Sprintf("%d %s", n, or(st, "missing")))
-		// Team messages that cannot be sent are skipped, not failed (the
-		// system comes first); every other step must be ok.
-		allOK = allOK && (st == journal.StatusOK || (st == journal.StatusSkipped && (n == 1 || n == 7)))
-	}
-	add(allOK, "AUTO_ROLLBACK=1 ran the ROLLBACK PROCEDURE, Steps 1-7 done", strings.Join(stepsSeen, ", "))
-
-	// The database equals the backup (Step 3's verification).
-	add(restore.Status == journal.StatusOK && restore.Data["verified"] != "" && restore.Data["tables"] != "",
-		"database restored from the verified backup and equal to it",
-		fmt.Sprintf("Step 3 %s: %s tables, %s rows: %s (backup %s)", or(restore.Status, "missing"), or(restore.Data["tables"], "?"), or(restore.Data["rows"], "?"),
-			or(restore.Data["verified"], "not verified"), or(restore.Data[journal.KeyBackupFile], "?")))
-
-	// Images and the versions the services answer.
-	for _, s := range tgt.Services {
-		im, err := kube.CurrentImages(ctx, env.Cluster.Clientset, env.Namespace, s.Name)
-		seen := im[s.Name]
-		if err != nil {
-			seen = err.Error()
-		}
-		add(err == nil && rollback.Tag(seen) == granter.V1, "deployment/"+s.Name+" image back on "+granter.V1, seen)
-		v, err := healthVersion(ctx, s.URL)
-		if err != nil {
-			v = err.Error()
-		}
-		add(err == nil && v == granter.V1, s.Name+" answers "+granter.V1+" on /health", v)
-	}
-
-	// Smoke passed on v1.9.0 (Step 6).
-	var flows []string
-	for k, v := range smoke.Data {
-		if strings.HasPrefix(k, "smoke.") {
-			flows = append(flows, strings.TrimPrefix(k, "smoke.")+" "+v)
-		}
-	}
-	sort.Strings(flows)
-	add(smoke.Status == journal.StatusOK && len(flows) == 5, "smoke: the five flows passed on "+granter.V1, or(strings.Join(flows, ", "), "no Step 6 entry"))
+	checks := rollback.Prove(ctx, tgt, entries, code, granter.V1)
 
 	ok := true
 	fmt.Fprintln(w, "\nWhat the drill proves:")
 	for _, c := range checks {
 		mark := "✅"
-		if !c.ok {
+		if !c.OK {
 			mark, ok = "❌", false
 		}
-		fmt.Fprintf(w, "  %s %-62s %s\n", mark, c.what, c.seen)
+		fmt.Fprintf(w, "  %s %-62s %s\n", mark, c.What, c.Seen)
 	}
 	fmt.Fprintf(w, "\nrun folder: %s (journal.jsonl, rollback.json, report.md, report.html)\nmake local-drill took %s\n", dir, total.Round(time.Second))
 	if ok {
@@ -131,11 +51,6 @@ func drillOutcome(ctx context.Context, w io.Writer, env *localenv.Env, tgt *targ
 		return exitcode.Internal
 	}
 	return code
-}
-
-type check struct {
-	ok         bool
-	what, seen string
 }
 
 // timeline prints the run's path: one line per deployment phase (its
@@ -177,31 +92,6 @@ func timeline(w io.Writer, entries []journal.Entry) {
 		fmt.Fprintf(w, "  %s  %-16s %s\n", at(e), or(string(e.Phase), "-"), line)
 		i = j
 	}
-}
-
-// healthVersion is the version a service's /health answers.
-func healthVersion(ctx context.Context, base string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/health", nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Version string `json:"version"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", fmt.Errorf("GET %s/health: HTTP %d, body not JSON: %v", base, resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return body.Version, fmt.Errorf("GET %s/health: HTTP %d (version %q)", base, resp.StatusCode, body.Version)
-	}
-	return body.Version, nil
 }
 
 func firstLine(s string) string {

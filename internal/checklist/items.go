@@ -83,10 +83,14 @@ const DefaultItemTimeout = 5 * time.Minute
 func Flow(tgt *target.Target, n int, checks map[string]Check) flow.Flow {
 	it := ItemN(n)
 	var steps []flow.Step
+	onStaging := tgt != nil && tgt.IsStaging()
 	for _, sub := range it.Subs {
 		c, ok := checks[sub]
 		if !ok {
 			panic(fmt.Sprintf("checklist: item %s has no check for sub-item %q", it.Label(), sub))
+		}
+		if onStaging && FromStaging(it.Test, sub) {
+			c = func(context.Context, *flow.Recorder) error { return flow.Skip(onStagingReason) }
 		}
 		steps = append(steps, flow.Step{Name: sub, Run: c, Independent: true})
 	}
@@ -101,8 +105,46 @@ func Flow(tgt *target.Target, n int, checks map[string]Check) flow.Flow {
 	if tgt != nil {
 		f.Redact = tgt.Redact
 	}
+	if onStaging {
+		f.NotApplicable = func(step string) (string, bool) {
+			if !FromStaging(it.Test, step) {
+				return "", false
+			}
+			return fmt.Sprintf("%s: on %s, the staging cluster itself (kube.context %s = staging.kubeContext in %s): %s",
+				flow.NotApplicableMark, tgt.Env, tgt.Kube.Context, tgt.File, onStagingWhere), true
+		}
+	}
 	return f
 }
+
+// fromStaging are the sub-items that are prerequisites taken FROM staging
+// for the production deployment (item test -> sub-items): what staging
+// runs, its smoke run, the rollback drilled there.
+var fromStaging = map[string][]string{
+	"TestEnvironmentValidation": {"Staging deployment successful", "Staging smoke tests passed"},
+	"TestRollbackPreparation":   {"Rollback tested (on staging)"},
+}
+
+// FromStaging reports whether sub-item sub of the item whose test is test
+// is a prerequisite taken from staging. On the staging target itself
+// (target.IsStaging) such a sub-item cannot hold before the deployment it
+// is checking (staging would have to run the release before it is
+// deployed there, its rollback drilled before it exists): it is NOT
+// APPLICABLE there, shown so and never as done, and never a blocker. On
+// every other target it is checked.
+func FromStaging(test, sub string) bool {
+	for _, s := range fromStaging[test] {
+		if s == sub || SubtestName(s) == sub {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	onStagingReason = "the staging deployment is the one being checked"
+	onStagingWhere  = "the staging deployment, its smoke run and its rollback drill are what these prove for production; they are checked by make preflight ENV=prod"
+)
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/granter/runbook/internal/exitcode"
+	"github.com/granter/runbook/internal/flow"
 )
 
 // State is what became of one sub-item.
@@ -20,6 +21,9 @@ const (
 	Done      State = "done"        // ✅ proven from evidence
 	Failed    State = "failed"      // ❌ its check failed: a blocker
 	Unchecked State = "not checked" // ⚠ skipped, not run or missing: a blocker
+	// NotApplicable: a sub-item taken from staging, on the staging target
+	// itself (FromStaging); neither done nor a blocker.
+	NotApplicable State = "not applicable" // ➖
 )
 
 // Mark is the symbol printed for the state.
@@ -29,6 +33,8 @@ func (s State) Mark() string {
 		return "✅"
 	case Failed:
 		return "❌"
+	case NotApplicable:
+		return "➖"
 	default:
 		return "⚠"
 	}
@@ -52,14 +58,20 @@ type ItemResult struct {
 	Note string
 }
 
-// Complete reports whether every sub-item is done.
+// Complete reports whether every sub-item is done (or not applicable on
+// this target: FromStaging).
 func (r ItemResult) Complete() bool {
+	done := 0
 	for _, s := range r.Subs {
-		if s.State != Done {
+		switch s.State {
+		case Done:
+			done++
+		case NotApplicable:
+		default:
 			return false
 		}
 	}
-	return len(r.Subs) > 0
+	return done > 0
 }
 
 // Report is the checklist as one run of ./preflight proved it.
@@ -80,7 +92,7 @@ func (rep Report) Blockers() []string {
 	var out []string
 	for _, it := range rep.Items {
 		for _, s := range it.Subs {
-			if s.State == Done {
+			if s.State == Done || s.State == NotApplicable {
 				continue
 			}
 			what := "FAILED"
@@ -231,6 +243,11 @@ func Read(r io.Reader) (Report, error) {
 				sr.State, sr.Reason = Failed, message(s.out)
 			default: // skip
 				sr.Reason = message(s.out)
+				// Only a sub-item taken from staging may be not applicable;
+				// any other skip stays a blocker, whatever it says.
+				if FromStaging(it.Test, name) && strings.HasPrefix(sr.Reason, flow.NotApplicableMark) {
+					sr.State = NotApplicable
+				}
 			}
 			if sr.Reason == "" && sr.State != Done {
 				sr.Reason = "no reason given"
@@ -432,6 +449,8 @@ func (rep Report) Write(w io.Writer, h Heading) error {
 				}
 			case Failed:
 				fmt.Fprintf(bw, ": FAILED: %s", s.Reason)
+			case NotApplicable:
+				fmt.Fprintf(bw, ": %s", s.Reason)
 			default:
 				fmt.Fprintf(bw, ": NOT CHECKED: %s", s.Reason)
 			}

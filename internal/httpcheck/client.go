@@ -64,7 +64,7 @@ func New(name, base string, h target.HTTP, redact func(string) string) *Client {
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       30 * time.Second,
 		ForceAttemptHTTP2:     true,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: h.InsecureTLS}, //nolint:gosec // local target only; target.Load refuses it elsewhere
+		TLSClientConfig:       TLSConfig(h),
 	}
 	if redact == nil {
 		redact = func(s string) string { return s }
@@ -80,6 +80,14 @@ func New(name, base string, h target.HTTP, redact func(string) string) *Client {
 		}},
 		redact: redact,
 	}
+}
+
+// TLSConfig is the TLS side of every HTTP client of the runbook: the
+// target's roots (http.rootCA added to the system's), and no verification
+// only where the target says InsecureTLS (local only: target.Load refuses
+// it elsewhere).
+func TLSConfig(h target.HTTP) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: h.RootCAs, InsecureSkipVerify: h.InsecureTLS} //nolint:gosec // local target only
 }
 
 // ForService returns a client for the named service of the target. It fails

@@ -2,11 +2,14 @@ package httpcheck
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +154,39 @@ func TestTLSVerifiedUnlessInsecure(t *testing.T) {
 	_, err = insecure.Get(t.Context(), "/", http.StatusOK)
 	require.NoError(t, err)
 }
+
+// A service behind a private CA is verified against the CA the target's
+// file names (http.rootCA), with no insecureTLS: staging and prod behind a
+// company CA, and make rehearse's local CA (found by make rehearse: before,
+// such a target was unreachable without insecureTLS, which staging and
+// prod refuse).
+func TestTLSVerifiedAgainstTheFilesRootCA(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{}") }))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	file := filepath.Join(dir, "environments", "local.yaml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(file), 0o700))
+	require.NoError(t, os.WriteFile(file, []byte(minimalFile+"http: {rootCA: "+ca+"}\n"), 0o600))
+	tgt, err := target.LoadFile(file, func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	require.NotNil(t, tgt.HTTP.RootCAs)
+	require.False(t, tgt.HTTP.InsecureTLS)
+	_, err = New("backend-core", srv.URL, tgt.HTTP, nil).Get(t.Context(), "/", http.StatusOK)
+	require.NoError(t, err)
+}
+
+// minimalFile is the least a local environment file holds.
+const minimalFile = `name: local
+services:
+  - {name: backend-core, image: granter/backend-core}
+  - {name: data-service, image: granter/data-service}
+  - {name: web-frontend, image: granter/web-frontend}
+thresholds: {errorRate: "0.1%", rollbackErrorRate: "1%", apiP95: 200ms, dbQuery: 100ms, cpu: "70%", activeConnections: 100, minSamples: 100, rolloutTimeout: 5m, drainGrace: 30s, rollbackBudget: 15m, backupMaxAge: 2h, tlsMinDays: 14}
+migrations: {expected: ["20260127000050"]}
+backup: {dir: /tmp}
+`
 
 func TestForService(t *testing.T) {
 	tgt := &target.Target{File: "environments/local.yaml", Services: []target.Service{{Name: "backend-core"}}}

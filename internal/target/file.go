@@ -150,6 +150,7 @@ type fileTeam struct {
 type fileHTTP struct {
 	Timeout     *string `json:"timeout"`
 	InsecureTLS bool    `json:"insecureTLS"`
+	RootCA      string  `json:"rootCA"`
 }
 
 // parseDuration reads "200ms", "5m", "15m" as the runbook writes them.

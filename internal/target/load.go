@@ -1,6 +1,7 @@
 package target
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -190,6 +191,7 @@ func (v *validator) build(fc *fileConfig) *Target {
 	if t.HTTP.InsecureTLS && !v.local {
 		v.fail("http.insecureTLS", "only the local target may skip TLS verification")
 	}
+	t.HTTP.RootCA, t.HTTP.RootCAs = v.rootCA("http.rootCA", resolve(root, fc.HTTP.RootCA))
 	t.Backup = v.backup(fc.Backup, root, t)
 	t.Code = v.code(fc.Code, root)
 	t.CI = v.ci(fc.CI, root)
@@ -331,6 +333,28 @@ func (v *validator) tlsEndpoints(in map[string]string, hosts []string) map[strin
 		out[host] = addr
 	}
 	return out
+}
+
+// rootCA reads a PEM file of CA certificates: the system's roots plus
+// them. Empty: nil, the system's roots.
+func (v *validator) rootCA(setting, path string) (string, *x509.CertPool) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		v.fail(setting, "%v", err)
+		return path, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		v.fail(setting, "%s holds no PEM certificate", path)
+		return path, nil
+	}
+	return path, pool
 }
 
 // existingFile checks that a file setting, when set, names a readable

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"crypto/x509"
 	"strings"
 	"time"
 )
@@ -245,6 +246,16 @@ type Staging struct {
 	RollbackMaxAge time.Duration
 }
 
+// IsStaging reports whether the target is the cluster its staging section
+// describes (kube.context equal to staging.kubeContext): the staging
+// environment itself. There the prerequisites taken from staging for
+// production (what staging runs, its smoke run, its rollback drill) are
+// what the deployment produces, and a rollback's record is the staging
+// drill record.
+func (t *Target) IsStaging() bool {
+	return t.Kube != nil && t.Staging.KubeContext != "" && t.Kube.Context == t.Staging.KubeContext
+}
+
 // SmokeRecordFor is SmokeRecord for one version.
 func (s Staging) SmokeRecordFor(version string) string {
 	return strings.ReplaceAll(s.SmokeRecord, "{version}", version)
@@ -284,6 +295,14 @@ type HTTP struct {
 	Timeout time.Duration // one request
 	// InsecureTLS is only ever true locally (self-signed fixture certificates).
 	InsecureTLS bool
+	// RootCA is http.rootCA: a PEM file of the private CA that signs the
+	// services' certificates (a company CA, the rehearsal's local CA);
+	// empty means the system's roots only.
+	RootCA string
+	// RootCAs are the system's roots plus RootCA's certificates; nil when
+	// RootCA is empty (the system's roots). Every HTTP client of the
+	// runbook verifies against them.
+	RootCAs *x509.CertPool
 }
 
 // Service returns the named service, or false.

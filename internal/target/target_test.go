@@ -277,6 +277,25 @@ func TestChecklistSettings(t *testing.T) {
 
 // Staging and prod declare the IA provider outage not applicable, with the
 // reason and where it is verified instead; the local target runs it.
+// http.rootCA names the private CA of the services' certificates: a file
+// that is missing or holds no certificate is a configuration error naming
+// the setting.
+func TestHTTPRootCA(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "missing.pem"), "no such file"},
+		{notPEM, "holds no PEM certificate"},
+	} {
+		data := []byte(strings.Replace(string(readEnvFile(t, "prod")), "http:\n  timeout: 10s", "http:\n  timeout: 10s\n  rootCA: "+tc.path, 1))
+		_, err := Parse(data, "environments/prod.yaml", prodEnv())
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "http.rootCA")
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
+
 func TestNotApplicableDeclared(t *testing.T) {
 	for _, env := range []string{"staging", "prod"} {
 		tgt, err := Parse(readEnvFile(t, env), "environments/"+env+".yaml", prodEnv())

@@ -12,7 +12,6 @@ package traffic
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/target"
 )
 
@@ -77,7 +77,7 @@ func New(tgt *target.Target) (*Generator, error) {
 		}
 		g.urls = append(g.urls, svc.URL+r.Path)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: Parallel, TLSClientConfig: &tls.Config{InsecureSkipVerify: tgt.HTTP.InsecureTLS}} //nolint:gosec // the target's own setting
+	tr := &http.Transport{MaxIdleConnsPerHost: Parallel, TLSClientConfig: httpcheck.TLSConfig(tgt.HTTP)}
 	g.client = &http.Client{Timeout: tgt.HTTP.Timeout, Transport: tr}
 	return g, nil
 }
