@@ -194,11 +194,13 @@ local-drill: setup bin/runbook-local bin/granter ## The rollback drill, locally:
 rehearse: setup ## The prod path end to end: the local platform presented as remote staging and prod (TLS, kube contexts, secrets in variables), the tagged builds through every make target; exit 0 only on REHEARSAL PASSED 11/11
 	bash scripts/rehearse.sh
 
-# make rehearse-drill: the same path with the broken v2.0.1 deployed to prod
-# with AUTO_ROLLBACK=1: exit 0 only when its Phase 4 gate failed and the
+# make rehearse-drill: the same path with the broken v2.0.1 deployed to the
+# rehearsal's staging with AUTO_ROLLBACK=1 (the runbook's "Rollback tested
+# (on staging)"; prod's checklist would refuse a release staging never
+# passed): exit 0 only when its Phase 4 gate failed and the
 # rollback completed, the database proven equal to the backup and the
 # services back on v1.9.0 (from the journal and the cluster).
-rehearse-drill: setup ## The rollback drill on the prod path: broken v2.0.1 deployed to the rehearsal's prod with AUTO_ROLLBACK=1; exit 0 only when rolled back and proven
+rehearse-drill: setup ## The rollback drill through the tagged builds: broken v2.0.1 deployed to the rehearsal's staging with AUTO_ROLLBACK=1; exit 0 only when rolled back and proven
 	bash scripts/rehearse.sh --drill
 
 clean-containers: ## Remove every container the tests left (label org.testcontainers=true)
