@@ -85,6 +85,6 @@ func TestPlanAfterAKilledStep(t *testing.T) {
 			"the plan sets back the image the killed step changed")
 		assert.Contains(t, text, "Step 3.1 (Deploy backend-core: set image: started: set image) started at")
 		assert.Contains(t, text, "the image of backend-core may have changed, and it has: it runs "+image(target.BackendCore, granter.V2))
-		assert.True(t, strings.Contains(text, "kubectl -n "+ns+" set image deployment/backend-core backend-core="+image(target.BackendCore, granter.V1)), "the plan's manual command sets the image back")
+		assert.True(t, strings.Contains(text, kube.Describe(tgt)+" set image deployment/backend-core backend-core="+image(target.BackendCore, granter.V1)), "the plan's manual command sets the image back")
 	})
 }

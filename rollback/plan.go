@@ -67,7 +67,12 @@ type Plan struct {
 	BackupFrom string
 	Database   pgbackup.Source
 	Namespace  string
-	Images     []Image
+	// Kubectl is how the manual commands name the target's cluster:
+	// kubectl with the file's kubeconfig and context, and the namespace
+	// (kube.Describe), so a command copied from the plan acts on this
+	// target, never on the terminal's current context.
+	Kubectl string
+	Images  []Image
 	// FromJournal is false when the journal records no deployment (a dry
 	// run before one, from preflight): the plan then comes from the current
 	// state: the images running now and the newest verified backup.
@@ -102,6 +107,7 @@ func plan(ctx context.Context, tgt *target.Target, runDir string, strict bool) (
 		return nil, refuse("the target has no Kubernetes access (no kube: section in %s): the images cannot be restored", tgt.File)
 	}
 	p.Namespace = tgt.Kube.Namespace
+	p.Kubectl = kube.Describe(tgt)
 
 	entries, err := journal.Read(runDir)
 	switch {
@@ -325,6 +331,25 @@ func (p *Plan) versions(tgt *target.Target, deploy []journal.Entry) {
 	}
 }
 
+// restoredVersion is the one version every service runs after the
+// rollback (the previous images' common tag), or "" when they differ or a
+// tag is no release version: then the smoke flows hold /health to none,
+// and say so.
+func (p *Plan) restoredVersion() string {
+	v := ""
+	for _, img := range p.Images {
+		t := Tag(img.Previous)
+		if v != "" && t != v {
+			return ""
+		}
+		v = t
+	}
+	if !target.IsReleaseVersion(v) {
+		return ""
+	}
+	return v
+}
+
 // Changed lists the deployments whose image the rollback changes.
 func (p *Plan) Changed() []Image {
 	var out []Image
@@ -374,19 +399,22 @@ type PlannedStep struct {
 
 // Steps are the seven steps for this plan.
 func (p *Plan) Steps() []PlannedStep {
-	ns := p.Namespace
+	k := p.Kubectl
+	if k == "" {
+		k = "kubectl -n " + p.Namespace
+	}
 	var down, up, set, rollout, what2, what4, what5 []string
 	for _, img := range p.Images {
-		down = append(down, fmt.Sprintf("kubectl -n %s scale deployment/%s --replicas=0", ns, img.Deployment))
+		down = append(down, fmt.Sprintf("%s scale deployment/%s --replicas=0", k, img.Deployment))
 		what2 = append(what2, fmt.Sprintf("%s: 0 replicas (now %d), wait until no pod is left", img.Deployment, img.Replicas))
 		if img.Current != img.Previous {
-			set = append(set, fmt.Sprintf("kubectl -n %s set image deployment/%s %s=%s", ns, img.Deployment, img.Container, img.Previous))
+			set = append(set, fmt.Sprintf("%s set image deployment/%s %s=%s", k, img.Deployment, img.Container, img.Previous))
 			what4 = append(what4, fmt.Sprintf("%s: %s -> %s (%s), then %d replicas (%s)", img.Deployment, img.Current, img.Previous, img.PreviousFrom, img.Replicas, img.ReplicasFrom))
 		} else {
 			what4 = append(what4, fmt.Sprintf("%s: keeps %s (%s), then %d replicas (%s)", img.Deployment, img.Current, img.PreviousFrom, img.Replicas, img.ReplicasFrom))
 		}
-		up = append(up, fmt.Sprintf("kubectl -n %s scale deployment/%s --replicas=%d", ns, img.Deployment, img.Replicas))
-		rollout = append(rollout, fmt.Sprintf("kubectl -n %s rollout status deployment/%s --timeout=5m", ns, img.Deployment))
+		up = append(up, fmt.Sprintf("%s scale deployment/%s --replicas=%d", k, img.Deployment, img.Replicas))
+		rollout = append(rollout, fmt.Sprintf("%s rollout status deployment/%s --timeout=5m", k, img.Deployment))
 		what5 = append(what5, fmt.Sprintf("%s: rollout complete, /health answers 200 at %s", img.Deployment, Tag(img.Previous)))
 	}
 	db := p.Database.Database

@@ -194,9 +194,9 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	t.Log(plan)
 	for _, want := range []string{
 		"rollback plan for local: v2.0.0 -> v1.9.0",
-		"kubectl -n granter scale deployment/backend-core --replicas=0",
-		"kubectl -n granter set image deployment/data-service data-service=granter/data-service:v1.9.0",
-		"kubectl -n granter rollout status deployment/web-frontend --timeout=5m",
+		kube.Describe(tgt) + " scale deployment/backend-core --replicas=0",
+		kube.Describe(tgt) + " set image deployment/data-service data-service=granter/data-service:v1.9.0",
+		kube.Describe(tgt) + " rollout status deployment/web-frontend --timeout=5m",
 		"pg_restore", filepath.Base(d.backup.Path), "ROLLBACK COMPLETE - System stable on v1.9.0",
 		"dry run: nothing was changed",
 	} {

@@ -10,8 +10,13 @@ import (
 )
 
 // smoke is Step 6: the five flows of Step 4.1 against the previous version.
+// Every /health answer is held to the version the rollback restored, not
+// the release being rolled back (RUNBOOK_VERSION): a service still on the
+// release fails the step.
 func (r *runner) smoke(ctx context.Context) ([]map[string]string, error) {
-	results := smoke.RunAll(ctx, r.tgt, r.opts.Smoke)
+	tgt := *r.tgt
+	tgt.Version = r.plan.restoredVersion()
+	results := smoke.RunAll(ctx, &tgt, r.opts.Smoke)
 	r.res.Smoke = results
 	d := map[string]string{}
 	var errs []error

@@ -374,6 +374,10 @@ const VersionEnv = "RUNBOOK_VERSION"
 
 var releaseVersion = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 
+// IsReleaseVersion reports whether v is a release version such as v2.0.0
+// (what VersionEnv must hold).
+func IsReleaseVersion(v string) bool { return releaseVersion.MatchString(v) }
+
 func (v *validator) version() string {
 	ver, _ := v.getenv(VersionEnv)
 	if ver != "" && !releaseVersion.MatchString(ver) {
