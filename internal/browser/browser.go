@@ -68,6 +68,12 @@ type Options struct {
 	// InsecureTLS accepts any certificate, as the target's http.insecureTLS
 	// does (the local target only).
 	InsecureTLS bool
+	// TrustedKeys are the base64 sha256 hashes of server public keys
+	// (SPKI) to accept although chromium's own roots do not vouch for
+	// them: the keys of certificates the caller has verified against the
+	// target's private CA (http.rootCA; see PinVerified). Any other
+	// certificate is still checked as usual.
+	TrustedKeys []string
 }
 
 // DefaultActionTimeout bounds one action when Options.ActionTimeout is 0.
@@ -99,6 +105,9 @@ func Start(ctx context.Context, o Options) (*Session, error) {
 	)
 	if o.InsecureTLS {
 		opts = append(opts, chromedp.Flag("ignore-certificate-errors", true))
+	}
+	if len(o.TrustedKeys) > 0 {
+		opts = append(opts, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(o.TrustedKeys, ",")))
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(tctx, opts...)
 	s.cancelAlloc = cancelAlloc

@@ -59,7 +59,18 @@ func frontendInBrowser(ctx context.Context, rec *flow.Recorder, tgt *target.Targ
 		rec.Logf("⚠ %s", note)
 	}
 
-	b, err := browser.Start(ctx, browser.Options{Path: tgt.Browser.Path, Timeout: tgt.Browser.Timeout, InsecureTLS: tgt.HTTP.InsecureTLS})
+	bo := browser.Options{Path: tgt.Browser.Path, Timeout: tgt.Browser.Timeout, InsecureTLS: tgt.HTTP.InsecureTLS}
+	if tgt.HTTP.RootCA != "" && !tgt.HTTP.InsecureTLS && strings.HasPrefix(front.URL, "https://") {
+		// A private CA: the browser trusts the one key Go verified
+		// against it for this host (browser.PinVerified).
+		key, err := browser.PinVerified(ctx, front.URL, httpcheck.TLSConfig(tgt.HTTP))
+		if err != nil {
+			return err
+		}
+		bo.TrustedKeys = []string{key}
+		rec.Logf("%s's certificate verified against http.rootCA %s; the browser accepts its key (sha256 %s) and no other unknown one", front.URL, tgt.HTTP.RootCA, key)
+	}
+	b, err := browser.Start(ctx, bo)
 	if err != nil {
 		return fmt.Errorf("browser.path %q (%s): %w", tgt.Browser.Path, tgt.File, err)
 	}
