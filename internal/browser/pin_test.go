@@ -3,8 +3,8 @@ package browser_test
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"crypto/x509"
+	"encoding/base64"
 	"net/http/httptest"
 	"strings"
 	"testing"
