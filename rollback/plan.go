@@ -332,22 +332,14 @@ func (p *Plan) versions(tgt *target.Target, deploy []journal.Entry) {
 }
 
 // restoredVersion is the one version every service runs after the
-// rollback (the previous images' common tag), or "" when they differ or a
-// tag is no release version: then the smoke flows hold /health to none,
-// and say so.
+// rollback (p.To, when versions found a single previous tag and it is a
+// release version), or "" when the tags differ or are no release version:
+// then the smoke flows hold /health to none, and say so.
 func (p *Plan) restoredVersion() string {
-	v := ""
-	for _, img := range p.Images {
-		t := Tag(img.Previous)
-		if v != "" && t != v {
-			return ""
-		}
-		v = t
-	}
-	if !target.IsReleaseVersion(v) {
+	if !target.IsReleaseVersion(p.To) {
 		return ""
 	}
-	return v
+	return p.To
 }
 
 // Changed lists the deployments whose image the rollback changes.
