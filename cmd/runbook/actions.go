@@ -153,8 +153,6 @@ func prologue(ctx context.Context, name string, args []string, flags func(*flag.
 	if tgt == nil {
 		return nil, f, code
 	}
-	if f.version == "" {
-		f.version = tgt.Version
-	}
+	f.holdVersion(tgt)
 	return tgt, f, exitcode.OK
 }

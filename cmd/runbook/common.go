@@ -64,6 +64,16 @@ func (f *runFlags) add(fs *flag.FlagSet, withVersion bool) {
 	}
 }
 
+// holdVersion settles the release the command is about (--version, else
+// RUNBOOK_VERSION) and puts it on the target: the gates read it there
+// (every /health answer held to it), whichever way it was given.
+func (f *runFlags) holdVersion(tgt *target.Target) {
+	if f.version == "" {
+		f.version = tgt.Version
+	}
+	tgt.Version = f.version
+}
+
 // parse parses args; it returns false and the exit code on a usage error.
 func parse(fs *flag.FlagSet, args []string) (bool, int) {
 	if err := fs.Parse(flagorder.Reorder(fs, args)); err != nil {

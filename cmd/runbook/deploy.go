@@ -44,9 +44,7 @@ func deployMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if tgt == nil {
 		return code
 	}
-	if f.version == "" {
-		f.version = tgt.Version
-	}
+	f.holdVersion(tgt)
 	if err := deploy.Validate(tgt, f.version); err != nil {
 		fmt.Fprintf(stderr, "runbook deploy: %v\n", err)
 		return exitcode.Config

@@ -57,3 +57,22 @@ func TestDeployAutoRollbackFlagFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// The gates on their own (make smoke, make postdeploy, runbook smoke
+// --version) hold the services to the version on the command line, as make
+// deploy does: the rehearsal's staging smoke run skipped TestHealth/version
+// because --version never reached the target.
+func TestVersionFlagReachesTheTarget(t *testing.T) {
+	t.Setenv("RUNBOOK_LOCAL_TARGET", "")
+	t.Setenv("RUNBOOK_VERSION", "")
+	for _, name := range []string{"smoke", "postdeploy", "backup"} {
+		var errOut bytes.Buffer
+		tgt, _, code := prologue(context.Background(), name, []string{"--version=v2.0.7"}, nil, &errOut)
+		require.NotNil(t, tgt, "%s: exit %d: %s", name, code, errOut.String())
+		assert.Equal(t, "v2.0.7", tgt.Version, "%s --version=v2.0.7: the version the gates hold /health to", name)
+	}
+	t.Setenv("RUNBOOK_VERSION", "v2.0.8")
+	tgt, _, code := prologue(context.Background(), "smoke", nil, nil, &bytes.Buffer{})
+	require.NotNil(t, tgt, "exit %d", code)
+	assert.Equal(t, "v2.0.8", tgt.Version, "without --version, RUNBOOK_VERSION")
+}
