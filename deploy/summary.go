@@ -168,6 +168,22 @@ func next(oc *Outcome) (string, string) {
 	return "make deploy ENV=" + env + " VERSION=" + oc.Version + confirm, "nothing was changed on the target: fix the cause and run again"
 }
 
+// passed says what a run that passed did: a deployment only when it rolled
+// out (Phase 3); a gate on its own (make preflight, make smoke) deployed
+// nothing and must not say so.
+func (oc *Outcome) passed() string {
+	for _, s := range oc.Steps {
+		if s.Step.Phase == journal.Phase3 {
+			return oc.Version + " deployed to " + oc.Target.Env
+		}
+	}
+	var ids []string
+	for _, s := range oc.Steps {
+		ids = append(ids, s.Step.Label())
+	}
+	return strings.Join(ids, ", ") + " passed on " + oc.Target.Env + " for " + oc.Version + "; this run deployed nothing"
+}
+
 // WriteSummary prints the end of a run: the outcome, each phase's duration
 // against the runbook's window and, on failure, the phase, the step, the
 // cause, what changed and the next command.
@@ -209,7 +225,7 @@ func (oc *Outcome) WriteSummary(w io.Writer, runDir string) {
 			fmt.Fprintf(w, "  changed: nothing on the target\n")
 		}
 	default:
-		fmt.Fprintf(w, "\n✅ %d steps passed in %s: %s deployed to %s.\n", len(oc.Steps), short(oc.Duration), oc.Version, oc.Target.Env)
+		fmt.Fprintf(w, "\n✅ %d steps passed in %s: %s.\n", len(oc.Steps), short(oc.Duration), oc.passed())
 	}
 	if oc.Next != "" {
 		fmt.Fprintf(w, "  next:    %s\n           (%s)\n", oc.Next, oc.NextWhy)
