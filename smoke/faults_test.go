@@ -80,6 +80,8 @@ var faultCases = []faultCase{
 	{faults.IAProvider500, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "the AI path did not answer", "AI provider answered 500"}},
 	{faults.IAProviderHang, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider timed out after 3s"}},
 	{faults.IAProviderGarbage, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider answered malformed JSON"}},
+	{faults.IAFallbackRegionAsIs, "ia", "fallback_known_documents", []string{"fallback extractor: 1 wrong fields for the known document testdata/fallback/auvergne-doctoral-research.txt",
+		`region "auvergne-rhone-alpes-region", want "auvergne-rhone-alpes"`}},
 
 	{faults.HealthDBDown, "health", "backend-core", []string{"/health: status 503, want 200", `"database":"down"`}},
 	{faults.HealthReady503, "health", "backend-core", []string{"/health/ready: status 503, want 200", "not ready"}},
