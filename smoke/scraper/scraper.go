@@ -90,8 +90,9 @@ func New(tgt *target.Target) flow.Flow {
 	r := &run{tgt: tgt}
 	return flow.Flow{
 		Name: "scraper",
-		// The job's own deadline, plus the listing walk and the checks.
-		Timeout: tgt.Smoke.JobTimeout + time.Minute,
+		// The deadlines of its two jobs (the listing's, the one-page one),
+		// plus the listing walk and the checks.
+		Timeout: 2*tgt.Smoke.JobTimeout + time.Minute,
 		Redact:  tgt.Redact,
 		Steps: []flow.Step{
 			{Name: "read_listing", Run: r.readListing},
