@@ -46,6 +46,9 @@ var faultCases = []faultCase{
 	{faults.AuthLoginFirstUser, "auth", "login", []string{"/auth/login: status 401, want 200", "invalid email or password"}},
 	{faults.AuthLoginOtherPassword, "auth", "login_other_users_password_401", []string{"with the password of", "(another user) must be refused", "/auth/login: status 200, want 401"}},
 	{faults.AuthDeleteLaterUsers, "auth", "other_user_kept", []string{"must leave every other user", "cannot log in any more", "/auth/login: status 401, want 200"}},
+	{faults.AuthNamelessAccepted, "auth", "register_without_name_400", []string{"a registration without a name must be refused", "deleted by the cleanup if it was created", "/auth/register: status 201, want 400"}},
+	{faults.AuthNameUntrimmed, "auth", "register_other", []string{`name "  Runbook smoke user (other) ", want "Runbook smoke user (other)"`, "the spaces around it must not be kept"}},
+	{faults.AuthMeDeletedUserOK, "auth", "me_after_delete_401", []string{"/auth/me", "status 200, want 401: the token of", "deleted, still opens /auth/me"}},
 
 	{faults.SearchIgnoreQuery, "search", "query", []string{"do not satisfy query", "title and summary do not contain"}},
 	{faults.SearchIgnoreCategory, "search", "filter_category", []string{"do not satisfy category=", "want \""}},
@@ -60,11 +63,15 @@ var faultCases = []faultCase{
 	{faults.SearchCombinedNoRegion, "search", "filters_combined", []string{"region"}},
 	{faults.SearchFirstWordOnly, "search", "query_several_words", []string{`do not satisfy query "`, "both words in grant", "title and summary do not contain"}},
 	{faults.SearchUnknownFilter500, "search", "unknown_filter_value_empty", []string{"an unknown filter value must give an empty result", "status 500, want 200"}},
+	{faults.SearchZeroPageAccepted, "search", "page_limit_zero_400", []string{"page=0 must be refused", "/search?page=0: status 200, want 400"}},
 
 	{faults.ScraperSkipLastPage, "scraper", "every_page_fetched", []string{"fetched 5 pages (pages_fetched 5), the listing has 6", "missing: http://", "page=6"}},
 	{faults.ScraperDuplicateStore, "scraper", "every_grant_stored_once", []string{"stored exactly once", "60 refs stored more than once"}},
 	{faults.ScraperJobStuck, "scraper", "job_completes", []string{"to finish (smoke.jobTimeout): timed out after", "; last seen: status=running"}},
 	{faults.ScraperListingDown, "scraper", "read_listing", []string{"reading the listing", "listing GET http://", "status 503, want 200"}},
+	{faults.ScraperURLUnchecked, "scraper", "bad_input_400", []string{"a scrape job with a source_url that does not parse", "must be refused (it created job", "/scraper/jobs: status 202, want 400"}},
+	{faults.ScraperZeroPagesDefault, "scraper", "bad_input_400", []string{"a scrape job with max_pages 0", "max_pages 0) must be refused (it created job", "status 202, want 400"}},
+	{faults.ScraperMaxPagesIgnored, "scraper", "one_page_scrape", []string{"fetched 6 pages (pages_fetched 6), max_pages=1 allows 1", "beyond max_pages: http://"}},
 
 	{faults.IAWrongAmount, "ia", "extract_ai", []string{"ai extractor", "amount 25000000, want 250000"}},
 	{faults.IAFallbackBroken, "ia", "fallback_forced_off", []string{"fallback extractor", "wrong fields", "amount 0, want 250000"}},
@@ -73,6 +80,8 @@ var faultCases = []faultCase{
 	{faults.IAProvider500, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "the AI path did not answer", "AI provider answered 500"}},
 	{faults.IAProviderHang, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider timed out after 3s"}},
 	{faults.IAProviderGarbage, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider answered malformed JSON"}},
+	{faults.IAFallbackRegionAsIs, "ia", "fallback_known_documents", []string{"fallback extractor: 1 wrong fields for the known document testdata/fallback/auvergne-doctoral-research.txt",
+		`region "auvergne-rhone-alpes-region", want "auvergne-rhone-alpes"`}},
 
 	{faults.HealthDBDown, "health", "backend-core", []string{"/health: status 503, want 200", `"database":"down"`}},
 	{faults.HealthReady503, "health", "backend-core", []string{"/health/ready: status 503, want 200", "not ready"}},
@@ -86,6 +95,12 @@ var faultCases = []faultCase{
 	{faults.FrontendSearchBroken, "health", phase4.FrontendInBrowserStep, []string{"into the search form of http://", "and submitted it: the results page http://",
 		"/search?q=", "shows 20 results", "want the", "grants GET http://", "/search?limit=20&query=", "page text: "}},
 }
+
+// cleansUp are the faults under which requests the flows expect refused
+// are accepted, or do more than asked: the flow's cleanup must still remove
+// every user, job and grant they created.
+var cleansUp = []string{faults.AuthNamelessAccepted, faults.AuthNameUntrimmed, faults.AuthMeDeletedUserOK,
+	faults.ScraperURLUnchecked, faults.ScraperZeroPagesDefault, faults.ScraperMaxPagesIgnored}
 
 // notCaught are the five flows' catalogue entries no smoke flow can catch,
 // and why. Every other entry must have a case above.
@@ -169,6 +184,11 @@ func TestFaultsAreCaught(t *testing.T) {
 					assert.Contains(t, msg, cause, "the message must name the cause")
 				}
 				t.Logf("caught: %s", msg)
+			}
+			if slices.Contains(cleansUp, c.fault) {
+				users, jobs, grants, names := leftovers(t, pool, tgt.Smoke.UserPrefix)
+				assert.Zero(t, users+jobs+grants, "with %s on, the cleanup left %d smoke users, %d scrape jobs, %d scraped grants: %s",
+					c.fault, users, jobs, grants, strings.Join(names, ", "))
 			}
 		})
 	}

@@ -50,16 +50,21 @@ type run struct {
 	// me is the smoke user the runbook's flow is about; other is a second
 	// smoke user, registered after it, so that identity is checked among
 	// users: whatever else the database holds, the answers must be about
-	// the user asked for, and deleting one must leave the other.
-	me, other account
+	// the user asked for, and deleting one must leave the other. nameless
+	// is a registration sent without a name: refused, it creates nothing;
+	// wrongly accepted, the cleanup deletes it like the others.
+	me, other, nameless account
 }
 
 // New returns the auth flow for the target: register two uniquely named
-// smoke users, log in as the first, refuse a wrong password and the other
-// user's password, read /auth/me with each user's token and get that very
-// user, check that missing and tampered tokens get 401, delete the first
-// user, check it is gone and that the other is not. The cleanup deletes
-// both users whatever step failed.
+// smoke users (the second's name sent with spaces around it, which must be
+// trimmed), refuse a registration without a name, log in as the first,
+// refuse a wrong password and the other user's password, read /auth/me
+// with each user's token and get that very user, check that missing and
+// tampered tokens get 401, delete the first user, check it is gone (no
+// login, and its still-valid token gets 401 on /auth/me) and that the other
+// is not. The cleanup deletes every smoke user the flow registered,
+// whatever step failed.
 func New(tgt *target.Target) flow.Flow {
 	r := &run{tgt: tgt}
 	return flow.Flow{
@@ -70,6 +75,7 @@ func New(tgt *target.Target) flow.Flow {
 			{Name: "register", Run: r.register},
 			{Name: "register_other", Run: r.registerOther},
 			{Name: "register_again_409", Run: r.registerAgain},
+			{Name: "register_without_name_400", Run: r.registerWithoutName},
 			{Name: "login", Run: r.login},
 			{Name: "login_wrong_password_401", Run: r.loginWrongPassword},
 			{Name: "login_other_users_password_401", Run: r.loginOtherPassword},
@@ -79,6 +85,7 @@ func New(tgt *target.Target) flow.Flow {
 			{Name: "me_tampered_token_401", Run: r.meTamperedToken},
 			{Name: "delete", Run: r.delete},
 			{Name: "login_after_delete_401", Run: r.loginAfterDelete},
+			{Name: "me_after_delete_401", Run: r.meAfterDelete},
 			{Name: "other_user_kept", Run: r.otherUserKept},
 		},
 		Cleanup: r.cleanup,
@@ -94,20 +101,24 @@ func (r *run) register(ctx context.Context, rec *flow.Recorder) error {
 	return r.registerAccount(ctx, rec, &r.me, "Runbook smoke user")
 }
 
+// registerOther registers the second user with its name typed the way
+// users do, with spaces around it: the account must show it trimmed.
 func (r *run) registerOther(ctx context.Context, rec *flow.Recorder) error {
-	return r.registerAccount(ctx, rec, &r.other, "Runbook smoke user (other)")
+	return r.registerAccount(ctx, rec, &r.other, "  Runbook smoke user (other) ")
 }
 
-// registerAccount registers a new uniquely named smoke user as a.
+// registerAccount registers a new uniquely named smoke user as a, with the
+// name sent as given; the answer (and later /auth/me) must show it
+// trimmed.
 func (r *run) registerAccount(ctx context.Context, rec *flow.Recorder, a *account, name string) error {
 	a.email = flow.Unique(r.tgt.Smoke.UserPrefix) + "@" + r.tgt.Smoke.EmailDomain
-	a.name = name
+	a.name = strings.TrimSpace(name)
 	a.password = randomPassword()
 	r.api.AddSecret(target.NewSecret("smoke user password", a.password))
 
 	var got user
 	a.attempted = true
-	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": a.email, "password": a.password, "name": a.name},
+	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": a.email, "password": a.password, "name": name},
 		http.StatusCreated, &got)
 	if resp != nil && resp.Status == http.StatusCreated {
 		a.created = true
@@ -127,10 +138,36 @@ func (r *run) registerAccount(ctx context.Context, rec *flow.Recorder, a *accoun
 		return resp.Errorf("user id %q for %s is the id of %s registered before: two users share one id", got.ID, a.email, r.me.email)
 	case !strings.EqualFold(got.Email, a.email):
 		return resp.Errorf("email %q, want %q", got.Email, a.email)
+	case got.Name != a.name && name != a.name:
+		return resp.Errorf("name %q, want %q: the name was sent as %q, and the spaces around it must not be kept", got.Name, a.name, name)
 	case got.Name != a.name:
 		return resp.Errorf("name %q, want %q", got.Name, a.name)
 	}
 	a.id = got.ID
+	return nil
+}
+
+// registerWithoutName sends a registration that lacks the name: the API
+// requires one (docs/API.md: 400 on a missing field). A wrongly created
+// user is deleted by the cleanup.
+func (r *run) registerWithoutName(ctx context.Context, rec *flow.Recorder) error {
+	a := &r.nameless
+	a.email = flow.Unique(r.tgt.Smoke.UserPrefix) + "@" + r.tgt.Smoke.EmailDomain
+	a.password = randomPassword()
+	r.api.AddSecret(target.NewSecret("smoke user password", a.password))
+	a.attempted = true
+	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": a.email, "password": a.password}, http.StatusBadRequest, nil)
+	var unreachable *httpcheck.UnreachableError
+	switch {
+	case errors.As(err, &unreachable):
+		a.attempted = false // no connection was made: nothing can have been created
+	case resp != nil && resp.Status >= 200 && resp.Status < 300:
+		a.created = true
+	}
+	if err != nil {
+		return fmt.Errorf("a registration without a name must be refused (%s; deleted by the cleanup if it was created): %w", a.email, err)
+	}
+	rec.Record("POST "+resp.URL+" for "+a.email+" without a name", fmt.Sprintf("%d: refused", resp.Status))
 	return nil
 }
 
@@ -268,6 +305,25 @@ func (r *run) loginAfterDelete(ctx context.Context, rec *flow.Recorder) error {
 	return nil
 }
 
+// meAfterDelete reads /auth/me with the deleted user's token, which has
+// not expired: the user is gone, so the token must no longer open it.
+func (r *run) meAfterDelete(ctx context.Context, rec *flow.Recorder) error {
+	var got user
+	resp, err := r.api.GetJSON(ctx, "/auth/me", http.StatusUnauthorized, nil, httpcheck.Bearer(r.me.token))
+	var se *httpcheck.StatusError
+	if errors.As(err, &se) && se.Got == http.StatusOK && resp != nil {
+		if json.Unmarshal(resp.Body, &got) == nil {
+			return resp.Errorf("status 200, want 401: the token of %s, deleted, still opens /auth/me, as user {id %q, email %q, name %q}",
+				r.me.email, got.ID, got.Email, got.Name)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("after DELETE /auth/me the deleted user's token must be refused: %w", err)
+	}
+	rec.Record("GET "+resp.URL+" with the token of the deleted user "+r.me.email, fmt.Sprintf("%d", resp.Status))
+	return nil
+}
+
 // otherUserKept checks that deleting one user left the other: it still
 // logs in, as itself.
 func (r *run) otherUserKept(ctx context.Context, rec *flow.Recorder) error {
@@ -284,9 +340,10 @@ func (r *run) otherUserKept(ctx context.Context, rec *flow.Recorder) error {
 	return nil
 }
 
-// cleanup deletes both smoke users unless the flow did and proved it.
+// cleanup deletes every smoke user the flow registered, unless the flow
+// did and proved it.
 func (r *run) cleanup(ctx context.Context, rec *flow.Recorder) error {
-	return errors.Join(r.cleanupAccount(ctx, rec, &r.me), r.cleanupAccount(ctx, rec, &r.other))
+	return errors.Join(r.cleanupAccount(ctx, rec, &r.me), r.cleanupAccount(ctx, rec, &r.other), r.cleanupAccount(ctx, rec, &r.nameless))
 }
 
 // cleanupAccount deletes a: log in (the token may be missing or stale),

@@ -4,11 +4,17 @@
 // binary) to data-service's POST /ia/extract and expects its 8 fields
 // (testdata/grant-notice.json): first from the AI path (source "ai"), then
 // with the AI path forced off (mode=fallback: source "fallback" and a
-// fallback_reason), then, where the target can make the AI provider fail
+// fallback_reason), then has the fallback read more known notices
+// (testdata/fallback/*.txt: another region named the way a region names
+// itself, a national call in French, other labels, a field on the first
+// line, amounts as "1.5 million", "300 000 €", "€80k") and expects the
+// fields of each (its .json; only the fallback reads them), then, where
+// the target can make the AI provider fail
 // (the local platform; never production), in auto mode with the provider
 // failing: the fallback must answer with the same fields and say so. On a
 // target that cannot break its provider that last step is reported as
-// SKIPPED, never as passed. It creates nothing that needs cleaning up.
+// SKIPPED, never as passed. It creates nothing that needs cleaning up (a
+// v2.0.0 data-service keeps an audit row per extraction, as for any user's).
 //
 // Run it alone: go test ./smoke/ia -tags=prod.
 //

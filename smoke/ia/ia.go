@@ -2,11 +2,13 @@ package ia
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -48,6 +50,43 @@ func KnownFields() Fields {
 		panic("smoke/ia: testdata/grant-notice.json: " + err.Error()) // embedded at build time: a broken file is a programming error
 	}
 	return f
+}
+
+//go:embed testdata/fallback
+var fallbackFS embed.FS
+
+// Document is a grant notice and the fields it must yield.
+type Document struct {
+	Name   string // its file, testdata/fallback/<name>.txt
+	Text   string
+	Fields Fields // testdata/fallback/<name>.json
+}
+
+// FallbackDocuments are more known notices, written the ways funders
+// write them, which the rule-based fallback must read exactly: another
+// region, named the way a region names itself ("Région Bretagne (all four
+// départements)"); a national call in French; labels in another wording
+// (Programme, Territory, Funding, Theme, Beneficiaries); a field on the
+// very first line; amounts as "1.5 million", "300 000 €" and "€80k";
+// deadlines as 31/03/2027 and "15 janvier 2027".
+func FallbackDocuments() []Document {
+	const dir = "testdata/fallback"
+	txts, err := fs.Glob(fallbackFS, dir+"/*.txt")
+	if err != nil || len(txts) == 0 {
+		panic(fmt.Sprintf("smoke/ia: no %s/*.txt embedded (%v)", dir, err)) // embedded at build time
+	}
+	docs := make([]Document, 0, len(txts))
+	for _, txt := range txts { // fs.Glob sorts: a fixed order
+		name := strings.TrimSuffix(path.Base(txt), ".txt")
+		text, terr := fallbackFS.ReadFile(txt)
+		raw, jerr := fallbackFS.ReadFile(dir + "/" + name + ".json")
+		d := Document{Name: name, Text: string(text)}
+		if err := errors.Join(terr, jerr, json.Unmarshal(raw, &d.Fields)); err != nil {
+			panic(fmt.Sprintf("smoke/ia: %s/%s: %v", dir, name, err)) // embedded at build time: a broken file is a programming error
+		}
+		docs = append(docs, d)
+	}
+	return docs
 }
 
 // Mismatches lists every field of got that differs from want. Text is
@@ -99,17 +138,20 @@ func WithProviderOutage(o Outage) Option { return func(r *run) { r.outage = o } 
 type run struct {
 	tgt    *target.Target
 	api    *httpcheck.Client
-	want   Fields
+	known  Document
+	docs   []Document // FallbackDocuments
 	outage Outage
 }
 
 // New returns the IA flow for the target: extract the known document with
 // the AI path and expect its fields from source "ai"; force the AI path off
-// (mode=fallback) and expect the same fields from source "fallback"; and,
-// where the target offers a way to break the AI provider, expect the same
-// fields from the fallback in auto mode, saying it was the fallback.
+// (mode=fallback) and expect the same fields from source "fallback"; have
+// the fallback read the other known documents (FallbackDocuments) and
+// expect theirs; and, where the target offers a way to break the AI
+// provider, expect the known document's fields from the fallback in auto
+// mode, saying it was the fallback.
 func New(tgt *target.Target, opts ...Option) flow.Flow {
-	r := &run{tgt: tgt, want: KnownFields()}
+	r := &run{tgt: tgt, known: Document{Name: "grant-notice", Text: KnownDocument, Fields: KnownFields()}, docs: FallbackDocuments()}
 	for _, o := range opts {
 		o(r)
 	}
@@ -121,20 +163,20 @@ func New(tgt *target.Target, opts ...Option) flow.Flow {
 		Steps: []flow.Step{
 			{Name: "extract_ai", Run: r.extractAI},
 			{Name: "fallback_forced_off", Run: r.fallbackForced},
+			{Name: "fallback_known_documents", Run: r.fallbackDocuments},
 			{Name: "fallback_when_provider_fails", Run: r.fallbackOutage},
 		},
 	}
 }
 
-// extract posts the known document and checks the answer's fields and
-// source.
-func (r *run) extract(ctx context.Context, rec *flow.Recorder, mode, wantSource, why string) error {
+// extract posts doc and checks the answer's fields and source.
+func (r *run) extract(ctx context.Context, rec *flow.Recorder, doc Document, mode, wantSource, why string) error {
 	var got Extraction
-	resp, err := r.api.PostJSON(ctx, "/ia/extract", map[string]string{"document": KnownDocument, "mode": mode}, http.StatusOK, &got)
+	resp, err := r.api.PostJSON(ctx, "/ia/extract", map[string]string{"document": doc.Text, "mode": mode}, http.StatusOK, &got)
 	if err != nil {
 		return err
 	}
-	rec.Record(fmt.Sprintf("POST %s mode=%s (%s)", resp.URL, mode, why),
+	rec.Record(fmt.Sprintf("POST %s %s mode=%s (%s)", resp.URL, doc.Name, mode, why),
 		fmt.Sprintf("%d, source %q, fallback_reason %q, in %s", resp.Status, got.Source, got.FallbackReason, resp.Duration.Round(time.Millisecond)))
 	if got.Fields == nil {
 		return resp.Errorf(`no "fields" in the answer`)
@@ -154,8 +196,12 @@ func (r *run) extract(ctx context.Context, rec *flow.Recorder, mode, wantSource,
 	if wantSource == "fallback" && strings.TrimSpace(got.FallbackReason) == "" {
 		return resp.Errorf(`source "fallback" without a fallback_reason: the answer must say why the AI path was not used`)
 	}
-	if bad := r.want.Mismatches(*got.Fields); len(bad) > 0 {
-		return resp.Errorf("%s extractor: %d wrong fields for the known document: %s", got.Source, len(bad), strings.Join(bad, "; "))
+	if bad := doc.Fields.Mismatches(*got.Fields); len(bad) > 0 {
+		what := "the known document"
+		if doc.Name != r.known.Name {
+			what = "the known document testdata/fallback/" + doc.Name + ".txt"
+		}
+		return resp.Errorf("%s extractor: %d wrong fields for %s: %s", got.Source, len(bad), what, strings.Join(bad, "; "))
 	}
 	rec.Logf("all 8 fields as expected (%s, %d EUR, deadline %s, %s/%s)", got.Fields.Title, got.Fields.Amount, got.Fields.Deadline, got.Fields.Region, got.Fields.Category)
 	return nil
@@ -167,11 +213,25 @@ func (r *run) extractAI(ctx context.Context, rec *flow.Recorder) error {
 		return err
 	}
 	r.api = api
-	return r.extract(ctx, rec, "auto", "ai", "the AI path")
+	return r.extract(ctx, rec, r.known, "auto", "ai", "the AI path")
 }
 
 func (r *run) fallbackForced(ctx context.Context, rec *flow.Recorder) error {
-	return r.extract(ctx, rec, "fallback", "fallback", "AI path forced off")
+	return r.extract(ctx, rec, r.known, "fallback", "fallback", "AI path forced off")
+}
+
+// fallbackDocuments has the fallback read the other known documents: the
+// fallback answers whenever the AI provider fails, for any notice, not
+// only for the one the flow sends first. Only the fallback reads them:
+// the AI provider's reading is checked on the known document, and a
+// production provider is not billed for more.
+func (r *run) fallbackDocuments(ctx context.Context, rec *flow.Recorder) error {
+	for _, d := range r.docs {
+		if err := r.extract(ctx, rec, d, "fallback", "fallback", "AI path forced off"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *run) fallbackOutage(ctx context.Context, rec *flow.Recorder) (err error) {
@@ -198,5 +258,5 @@ func (r *run) fallbackOutage(ctx context.Context, rec *flow.Recorder) (err error
 		}
 		rec.Logf("AI provider restored")
 	}()
-	return r.extract(ctx, rec, "auto", "fallback", "AI provider failing")
+	return r.extract(ctx, rec, r.known, "auto", "fallback", "AI provider failing")
 }

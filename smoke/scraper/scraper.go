@@ -2,6 +2,7 @@ package scraper
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -63,26 +64,35 @@ type run struct {
 	tgt     *target.Target
 	api     *httpcheck.Client
 	listing *Listing
-	tag     string
-	posted  bool   // a POST /scraper/jobs was sent
-	lost    bool   // ... and its answer never came (timeout): a job may exist
-	jobID   string // its answer
-	job     Job    // the finished job
+	tag     string // the main scrape's
+	jobID   string // its job, from the answer
+	job     Job    // ... finished
+	// Every POST /scraper/jobs the flow sent, whatever its answer, for the
+	// cleanup: the tags sent, the job ids answered, and whether an answer
+	// never came (timeout: a job may exist without its id).
+	tags   []string
+	jobIDs []string
+	posted bool
+	lost   []string // tags whose POST's answer was lost
 }
 
 // New returns the scraper flow for the target: read the configured listing
 // (smoke.listingURL) page by page to know what it lists, start a scrape of
 // it on data-service under a unique tag, follow the job to completion
 // within smoke.jobTimeout, and check that every page was fetched and every
-// listed grant stored exactly once. The cleanup deletes the job and what it
-// stored (DELETE /scraper/jobs/{id}) and checks nothing is left under the
-// tag.
+// listed grant stored exactly once; then check that bad input is refused
+// (a source_url that does not parse, one that is not http(s), max_pages 0)
+// and that a one-page scrape (max_pages=1) fetches the first page only and
+// stores its grants. The cleanup deletes every job the flow created and
+// what it stored (DELETE /scraper/jobs/{id}) and checks nothing is left
+// under its tags.
 func New(tgt *target.Target) flow.Flow {
 	r := &run{tgt: tgt}
 	return flow.Flow{
 		Name: "scraper",
-		// The job's own deadline, plus the listing walk and the checks.
-		Timeout: tgt.Smoke.JobTimeout + time.Minute,
+		// The deadlines of its two jobs (the listing's, the one-page one),
+		// plus the listing walk and the checks.
+		Timeout: 2*tgt.Smoke.JobTimeout + time.Minute,
 		Redact:  tgt.Redact,
 		Steps: []flow.Step{
 			{Name: "read_listing", Run: r.readListing},
@@ -90,6 +100,8 @@ func New(tgt *target.Target) flow.Flow {
 			{Name: "job_completes", Run: r.waitJob},
 			{Name: "every_page_fetched", Run: r.everyPage},
 			{Name: "every_grant_stored_once", Run: r.everyGrant},
+			{Name: "bad_input_400", Run: r.badInput},
+			{Name: "one_page_scrape", Run: r.onePage},
 		},
 		Cleanup: r.cleanup,
 	}
@@ -131,48 +143,83 @@ func (r *run) startJob(ctx context.Context, rec *flow.Recorder) error {
 	}
 	r.api = api
 	r.tag = flow.Unique(r.tgt.Smoke.UserPrefix + "scrape-")
-	var got struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-	}
-	r.posted = true
-	resp, err := api.PostJSON(ctx, "/scraper/jobs", map[string]any{
-		"source_url": r.tgt.Smoke.ListingURL,
-		"max_pages":  len(r.listing.Pages) + 1, // room for one page too many, never a runaway
-		"tag":        r.tag,
-	}, http.StatusAccepted, &got)
-	var unreachable *httpcheck.UnreachableError
-	if errors.As(err, &unreachable) {
-		r.posted = false // no connection was made: no job can have been created
-	}
-	var timedOut *httpcheck.TimeoutError
-	r.lost = errors.As(err, &timedOut)
+	resp, id, err := r.startScrape(ctx, r.tgt.Smoke.ListingURL, len(r.listing.Pages)+1, r.tag) // room for one page too many, never a runaway
 	if err != nil {
 		return err
 	}
-	if got.ID == "" {
-		return resp.Errorf("no job id in the answer")
-	}
-	r.jobID = got.ID
-	if got.Status != "queued" {
-		// The client shows this to the user who asked for the scrape.
-		return resp.Errorf(`job %s created with status %q, want "queued" (docs/API.md)`, got.ID, got.Status)
-	}
-	rec.Record("POST "+resp.URL+" tag "+r.tag, fmt.Sprintf("%d, job %s %s", resp.Status, got.ID, got.Status))
+	r.jobID = id
+	rec.Record("POST "+resp.URL+" tag "+r.tag, fmt.Sprintf("%d, job %s queued", resp.Status, id))
 	return nil
 }
 
-// waitJob reads the job every PollInterval until it succeeds or fails,
-// within smoke.jobTimeout. Transient answers (timeouts, 429, 502-504) are
-// retried; on timeout the error says the last state seen.
+// jobAnswer is the body of POST /scraper/jobs.
+type jobAnswer struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// post sends POST /scraper/jobs and notes, for the cleanup, the tag sent,
+// the job id answered (whatever the status) and a lost answer.
+func (r *run) post(ctx context.Context, body map[string]any, want int) (*httpcheck.Response, jobAnswer, error) {
+	tag, _ := body["tag"].(string)
+	if !slices.Contains(r.tags, tag) {
+		r.tags = append(r.tags, tag)
+	}
+	var got jobAnswer
+	resp, err := r.api.PostJSON(ctx, "/scraper/jobs", body, want, nil)
+	var unreachable *httpcheck.UnreachableError
+	var timedOut *httpcheck.TimeoutError
+	switch {
+	case errors.As(err, &unreachable):
+		// No connection was made: no job can have been created.
+	case errors.As(err, &timedOut):
+		r.posted = true
+		r.lost = append(r.lost, tag)
+	default:
+		r.posted = true
+	}
+	if resp != nil && resp.Status/100 == 2 {
+		if derr := json.Unmarshal(resp.Body, &got); derr == nil && got.ID != "" && !slices.Contains(r.jobIDs, got.ID) {
+			r.jobIDs = append(r.jobIDs, got.ID)
+		}
+	}
+	if err == nil && resp.Status/100 == 2 && got.ID == "" {
+		return resp, got, resp.Errorf("no job id in the answer")
+	}
+	return resp, got, err
+}
+
+// startScrape starts a scrape job that must be accepted, queued.
+func (r *run) startScrape(ctx context.Context, source string, maxPages int, tag string) (*httpcheck.Response, string, error) {
+	resp, got, err := r.post(ctx, map[string]any{"source_url": source, "max_pages": maxPages, "tag": tag}, http.StatusAccepted)
+	if err != nil {
+		return resp, "", err
+	}
+	if got.Status != "queued" {
+		// The client shows this to the user who asked for the scrape.
+		return resp, "", resp.Errorf(`job %s created with status %q, want "queued" (docs/API.md)`, got.ID, got.Status)
+	}
+	return resp, got.ID, nil
+}
+
 func (r *run) waitJob(ctx context.Context, rec *flow.Recorder) error {
+	j, err := r.follow(ctx, rec, r.jobID)
+	r.job = j
+	return err
+}
+
+// follow reads job id every PollInterval until it succeeds or fails,
+// within smoke.jobTimeout, and returns it once succeeded. Transient
+// answers (timeouts, 429, 502-504) are retried; on timeout the error says
+// the last state seen.
+func (r *run) follow(ctx context.Context, rec *flow.Recorder, id string) (Job, error) {
 	timeout := r.tgt.Smoke.JobTimeout
 	start := time.Now()
-	path := "/scraper/jobs/" + url.PathEscape(r.jobID)
-	name := fmt.Sprintf("%s GET %s%s: job %s to finish (smoke.jobTimeout)", target.DataService, r.api.Base, path, r.jobID)
-	var last Job
+	path := "/scraper/jobs/" + url.PathEscape(id)
+	name := fmt.Sprintf("%s GET %s%s: job %s to finish (smoke.jobTimeout)", target.DataService, r.api.Base, path, id)
+	var last, done Job
 	seen := false
-	return wait.Poll(ctx, name, PollInterval, timeout, func(ctx context.Context) (bool, string, error) {
+	err := wait.Poll(ctx, name, PollInterval, timeout, func(ctx context.Context) (bool, string, error) {
 		var j Job
 		resp, err := r.api.GetJSON(ctx, path, http.StatusOK, &j)
 		state := "no state read"
@@ -187,11 +234,11 @@ func (r *run) waitJob(ctx context.Context, rec *flow.Recorder) error {
 			last, seen = j, true
 			switch j.Status {
 			case "succeeded":
-				r.job = j
-				rec.Logf("job %s succeeded in %s", r.jobID, time.Since(start).Round(time.Millisecond))
+				done = j
+				rec.Logf("job %s succeeded in %s", id, time.Since(start).Round(time.Millisecond))
 				return true, "", nil
 			case "failed":
-				return false, "", resp.Errorf("job %s failed: %q (%s)", r.jobID, j.Error, j)
+				return false, "", resp.Errorf("job %s failed: %q (%s)", id, j.Error, j)
 			case "queued", "running":
 				return false, j.String(), nil
 			default:
@@ -208,22 +255,42 @@ func (r *run) waitJob(ctx context.Context, rec *flow.Recorder) error {
 			return false, "", err
 		}
 	})
+	return done, err
 }
 
 func (r *run) everyPage(_ context.Context, rec *flow.Recorder) error {
-	want, got := r.listing.Pages, r.job.Pages
-	missing, extra := diff(normalise(want), normalise(got))
-	if len(missing) > 0 || len(extra) > 0 || r.job.PagesFetched != len(want) || len(got) != len(want) {
-		return fmt.Errorf("job %s fetched %d pages (pages_fetched %d), the listing has %d; missing: %s; not in the listing: %s",
-			r.jobID, len(got), r.job.PagesFetched, len(want), list(missing), list(extra))
+	if err := pagesFetched(r.job, r.jobID, r.listing.Pages, "the listing has", "not in the listing"); err != nil {
+		return err
 	}
-	rec.Logf("job %s fetched all %d pages of the listing, each once", r.jobID, len(want))
+	rec.Logf("job %s fetched all %d pages of the listing, each once", r.jobID, len(r.listing.Pages))
+	return nil
+}
+
+// pagesFetched checks that job fetched exactly the pages want, each once;
+// wantIs and extraIs name want and the pages beyond it in the message.
+func pagesFetched(job Job, id string, want []string, wantIs, extraIs string) error {
+	got := job.Pages
+	missing, extra := diff(normalise(want), normalise(got))
+	if len(missing) > 0 || len(extra) > 0 || job.PagesFetched != len(want) || len(got) != len(want) {
+		return fmt.Errorf("job %s fetched %d pages (pages_fetched %d), %s %d; missing: %s; %s: %s",
+			id, len(got), job.PagesFetched, wantIs, len(want), list(missing), extraIs, list(extra))
+	}
 	return nil
 }
 
 func (r *run) everyGrant(ctx context.Context, rec *flow.Recorder) error {
+	if err := r.storedOnce(ctx, rec, r.tag, r.job, r.listing.Grants); err != nil {
+		return err
+	}
+	rec.Logf("all %d listed grants stored exactly once under tag %s", len(r.listing.Grants), r.tag)
+	return nil
+}
+
+// storedOnce checks that what job stored under tag is the grants listed,
+// each exactly once, with the listing's titles.
+func (r *run) storedOnce(ctx context.Context, rec *flow.Recorder, tag string, job Job, listed []Listed) error {
 	var got storedPage
-	resp, err := r.api.GetJSON(ctx, "/scraper/grants?tag="+url.QueryEscape(r.tag), http.StatusOK, &got)
+	resp, err := r.api.GetJSON(ctx, "/scraper/grants?tag="+url.QueryEscape(tag), http.StatusOK, &got)
 	if err != nil {
 		return err
 	}
@@ -231,7 +298,10 @@ func (r *run) everyGrant(ctx context.Context, rec *flow.Recorder) error {
 		return resp.Errorf(`want {"results":[...],"total":N}; "results" or "total" is missing`)
 	}
 	rec.Record("GET "+resp.URL, fmt.Sprintf("%d, %d grants (total %d)", resp.Status, len(got.Results), *got.Total))
-	want := r.listing.Refs()
+	want := make([]string, len(listed))
+	for i, g := range listed {
+		want[i] = g.Ref
+	}
 	refs := make([]string, len(got.Results))
 	for i, g := range got.Results {
 		refs[i] = g.Ref
@@ -250,11 +320,11 @@ func (r *run) everyGrant(ctx context.Context, rec *flow.Recorder) error {
 	if *got.Total != len(got.Results) {
 		problems = append(problems, fmt.Sprintf("total %d but %d results", *got.Total, len(got.Results)))
 	}
-	if r.job.GrantsFound != len(want) || r.job.GrantsStored != len(want) {
-		problems = append(problems, fmt.Sprintf("the job reports grants_found %d, grants_stored %d", r.job.GrantsFound, r.job.GrantsStored))
+	if job.GrantsFound != len(want) || job.GrantsStored != len(want) {
+		problems = append(problems, fmt.Sprintf("the job reports grants_found %d, grants_stored %d", job.GrantsFound, job.GrantsStored))
 	}
 	titles := map[string]string{}
-	for _, g := range r.listing.Grants {
+	for _, g := range listed {
 		titles[g.Ref] = g.Title
 	}
 	for _, g := range got.Results {
@@ -266,36 +336,105 @@ func (r *run) everyGrant(ctx context.Context, rec *flow.Recorder) error {
 	if len(problems) > 0 {
 		return resp.Errorf("want each of the %d listed grants stored exactly once: %s", len(want), strings.Join(problems, "; "))
 	}
-	rec.Logf("all %d listed grants stored exactly once under tag %s", len(want), r.tag)
 	return nil
 }
 
-// cleanup deletes the job and what it stored, then checks that nothing is
-// left under the tag.
+// badInput sends scrape requests a client may get wrong, each under a
+// tag of its own: a source_url that does not parse, one that is not
+// http(s), and max_pages 0. Each must be refused (400) and create no job;
+// a job wrongly created is deleted by the cleanup.
+func (r *run) badInput(ctx context.Context, rec *flow.Recorder) error {
+	listing := r.tgt.Smoke.ListingURL
+	otherScheme := "ftp://listing.invalid/grants"
+	if u, err := url.Parse(listing); err == nil && u.Host != "" {
+		u.Scheme = "ftp"
+		otherScheme = u.String() // the listing itself, by FTP
+	}
+	cases := []struct {
+		what string
+		body map[string]any
+	}{
+		{"a source_url that does not parse", map[string]any{"source_url": "http://grants listing.example/page 1", "max_pages": 1}},
+		{"a source_url that is not http(s)", map[string]any{"source_url": otherScheme, "max_pages": 1}},
+		{"max_pages 0", map[string]any{"source_url": listing, "max_pages": 0}},
+	}
+	tag := r.tag + "-refused"
+	for _, c := range cases {
+		c.body["tag"] = tag
+		resp, got, err := r.post(ctx, c.body, http.StatusBadRequest)
+		if err != nil {
+			created := ""
+			if got.ID != "" {
+				created = fmt.Sprintf(" (it created job %s, deleted by the cleanup)", got.ID)
+			}
+			return fmt.Errorf("a scrape job with %s (source_url %q, max_pages %v) must be refused%s: %w",
+				c.what, c.body["source_url"], c.body["max_pages"], created, err)
+		}
+		rec.Record(fmt.Sprintf("POST %s with %s", resp.URL, c.what), fmt.Sprintf("%d: refused", resp.Status))
+	}
+	return nil
+}
+
+// onePage scrapes the listing with max_pages=1, the smallest scrape a
+// user can ask for: the job must fetch the first page only and store its
+// grants, each once.
+func (r *run) onePage(ctx context.Context, rec *flow.Recorder) error {
+	tag := r.tag + "-one-page"
+	resp, id, err := r.startScrape(ctx, r.tgt.Smoke.ListingURL, 1, tag)
+	if err != nil {
+		return fmt.Errorf("a one-page scrape (max_pages=1) must be accepted: %w", err)
+	}
+	rec.Record("POST "+resp.URL+" max_pages=1 tag "+tag, fmt.Sprintf("%d, job %s queued", resp.Status, id))
+	job, err := r.follow(ctx, rec, id)
+	if err != nil {
+		return err
+	}
+	first := r.listing.Pages[0]
+	if err := pagesFetched(job, id, []string{first}, "max_pages=1 allows", "beyond max_pages"); err != nil {
+		return err
+	}
+	var listed []Listed
+	for _, g := range r.listing.Grants {
+		if g.Page == first {
+			listed = append(listed, g)
+		}
+	}
+	if err := r.storedOnce(ctx, rec, tag, job, listed); err != nil {
+		return fmt.Errorf("max_pages=1: %w", err)
+	}
+	rec.Logf("job %s fetched the first page only and stored its %d grants under tag %s", id, len(listed), tag)
+	return nil
+}
+
+// cleanup deletes every job the flow created and what it stored, then
+// checks that nothing is left under its tags.
 func (r *run) cleanup(ctx context.Context, rec *flow.Recorder) error {
 	if !r.posted {
 		rec.Logf("no scrape job was started: nothing to delete")
 		return nil
 	}
-	ids := []string{}
-	if r.jobID != "" {
-		ids = append(ids, r.jobID)
-	}
-	// Jobs found under the tag: one whose POST answer was lost, or more.
-	var got storedPage
-	if _, err := r.api.GetJSON(ctx, "/scraper/grants?tag="+url.QueryEscape(r.tag), http.StatusOK, &got); err != nil {
-		return fmt.Errorf("cannot list what tag %s stored (delete it by hand): %w", r.tag, err)
-	}
-	for _, g := range got.Results {
-		if g.JobID != "" && !slices.Contains(ids, g.JobID) {
-			ids = append(ids, g.JobID)
+	ids := slices.Clone(r.jobIDs)
+	// Jobs found under the tags: one whose POST answer was lost, or more.
+	var unseen []string // tags whose POST's answer was lost and which store nothing
+	for _, tag := range r.tags {
+		var got storedPage
+		if _, err := r.api.GetJSON(ctx, "/scraper/grants?tag="+url.QueryEscape(tag), http.StatusOK, &got); err != nil {
+			return fmt.Errorf("cannot list what tag %s stored (delete it by hand): %w", tag, err)
+		}
+		if len(got.Results) == 0 && slices.Contains(r.lost, tag) {
+			unseen = append(unseen, tag)
+		}
+		for _, g := range got.Results {
+			if g.JobID != "" && !slices.Contains(ids, g.JobID) {
+				ids = append(ids, g.JobID)
+			}
 		}
 	}
 	var errs []error
 	for _, id := range ids {
 		resp, err := r.api.Delete(ctx, "/scraper/jobs/"+url.PathEscape(id), http.StatusNoContent)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("cannot delete scrape job %s (tag %s; delete it by hand): %w", id, r.tag, err))
+			errs = append(errs, fmt.Errorf("cannot delete scrape job %s (tags %s; delete it by hand): %w", id, strings.Join(r.tags, ", "), err))
 			continue
 		}
 		rec.Logf("DELETE %s: %d", resp.URL, resp.Status)
@@ -303,21 +442,24 @@ func (r *run) cleanup(ctx context.Context, rec *flow.Recorder) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	got = storedPage{}
-	resp, err := r.api.GetJSON(ctx, "/scraper/grants?tag="+url.QueryEscape(r.tag), http.StatusOK, &got)
-	if err != nil {
-		return fmt.Errorf("cannot check that tag %s left nothing behind: %w", r.tag, err)
+	for _, tag := range r.tags {
+		var got storedPage
+		resp, err := r.api.GetJSON(ctx, "/scraper/grants?tag="+url.QueryEscape(tag), http.StatusOK, &got)
+		if err != nil {
+			return fmt.Errorf("cannot check that tag %s left nothing behind: %w", tag, err)
+		}
+		if len(got.Results) > 0 {
+			return resp.Errorf("%d grants still stored under tag %s after deleting job(s) %s (delete them by hand)", len(got.Results), tag, strings.Join(ids, ", "))
+		}
+		rec.Logf("GET %s: nothing left under tag %s", resp.URL, tag)
 	}
-	if len(got.Results) > 0 {
-		return resp.Errorf("%d grants still stored under tag %s after deleting job(s) %s (delete them by hand)", len(got.Results), r.tag, strings.Join(ids, ", "))
-	}
-	if r.lost && r.jobID == "" && len(ids) == 0 {
-		// The POST's answer was lost and nothing is stored yet: a queued job
+	if len(unseen) > 0 {
+		// A POST's answer was lost and nothing is stored yet: a queued job
 		// may still store grants under the tag later. Say so rather than
 		// claim the target is clean.
-		return fmt.Errorf("the scrape job's creation was sent but its id never came back, and nothing is stored under tag %s yet: a queued job may still store grants; check GET /scraper/grants?tag=%s later and delete its job by hand", r.tag, url.QueryEscape(r.tag))
+		return fmt.Errorf("a scrape job's creation was sent but its id never came back, and nothing is stored under tag %s yet: a queued job may still store grants; check GET /scraper/grants?tag=%s later and delete its job by hand",
+			strings.Join(unseen, ", "), url.QueryEscape(unseen[0]))
 	}
-	rec.Logf("GET %s: nothing left under tag %s", resp.URL, r.tag)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/granter/runbook/internal/flow"
 )
@@ -188,5 +189,19 @@ func (r *run) edgeValues(ctx context.Context, rec *flow.Recorder) error {
 		return resp.Errorf("%d results, total %d; want 1 result (limit=1) of %d (min_amount=0 is no lower bound: the unfiltered total)", len(p.Results), *p.Total, r.all)
 	}
 	rec.Record("GET "+resp.URL, fmt.Sprintf("%d, 1 result of %d", resp.Status, *p.Total))
+	return nil
+}
+
+// zeroPageLimit asks for page 0 and for limit 0, below the smallest value
+// each accepts (docs/API.md: page is 1-based, a limit is at least 1): the
+// API must refuse them (400), not answer a page a client cannot rely on.
+func (r *run) zeroPageLimit(ctx context.Context, rec *flow.Recorder) error {
+	for _, param := range []string{"page", "limit"} {
+		resp, err := r.api.GetJSON(ctx, "/search?"+param+"=0", http.StatusBadRequest, nil)
+		if err != nil {
+			return fmt.Errorf("%s=0 must be refused (%s is at least 1): %w", param, param, err)
+		}
+		rec.Record("GET "+resp.URL, fmt.Sprintf("%d: refused", resp.Status))
+	}
 	return nil
 }

@@ -54,7 +54,8 @@ type run struct {
 // filter and each filter, moved while the others stay, changing the
 // answer; pages that must not overlap and
 // must add up to the reported total; unknown filter values that must give
-// an empty result; and the p95 of every request's latency against the
+// an empty result; the smallest values answered, page=0 and limit=0
+// refused; and the p95 of every request's latency against the
 // target's budget (smoke.searchP95, the runbook's 200 ms). The values
 // searched for are chosen from the target's own data, so the flow works on
 // any data set and no filter can pass vacuously.
@@ -75,6 +76,7 @@ func New(tgt *target.Target) flow.Flow {
 			{Name: "pages_consistent", Run: r.pages},
 			{Name: "unknown_filter_value_empty", Run: r.unknownValues},
 			{Name: "edge_values", Run: r.edgeValues},
+			{Name: "page_limit_zero_400", Run: r.zeroPageLimit},
 			// Independent: the latency of the requests made is worth reporting
 			// even when an earlier step found a wrong answer.
 			{Name: "latency_p95", Run: r.latencyP95, Independent: true},
