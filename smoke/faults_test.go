@@ -92,6 +92,7 @@ var faultCases = []faultCase{
 	// In a real browser (environments/local.yaml names chromium).
 	{faults.FrontendBlankPage, "health", phase4.FrontendInBrowserStep, []string{"web-frontend page http://", "no title, no h1 heading, no search form",
 		"(no visible text: a blank page)", "/usr/bin/chromium"}},
+	{faults.FrontendRefusedBlank, "health", "frontend_refused_search", []string{"the results page must show a search the API refuses as a page", "/search?query=grant&limit=0: status 200, want 400"}},
 	{faults.FrontendSearchBroken, "health", phase4.FrontendInBrowserStep, []string{"into the search form of http://", "and submitted it: the results page http://",
 		"/search?q=", "shows 20 results", "want the", "grants GET http://", "/search?limit=20&query=", "page text: "}},
 }

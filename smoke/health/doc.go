@@ -15,7 +15,10 @@
 // (browser.path, chromium): the page must render a title, a heading and a
 // visible search form, and a search typed into it must list the grants
 // the search API answers for it; a target without a browser reports that
-// step NOT APPLICABLE. It only reads.
+// step NOT APPLICABLE. Then frontend_refused_search asks backend-core and
+// web-frontend for a search the API refuses (limit=0): the results page
+// must answer 400 as a page headed with the API's own message, with the
+// search form, never a blank page. It only reads.
 //
 // Run it alone: go test ./smoke/health -tags=prod.
 //
@@ -31,6 +34,8 @@
 //     or results that are not what they searched for (the message names
 //     the URL, what was expected and seen, and the page's text). Roll back.
 //     "browser ... not found": install chromium (make deps) on this host.
+//   - frontend_refused_search fails: a user whose search is refused sees
+//     a blank page or no reason (the message says what was seen). Roll back.
 //   - the database step fails: the database itself does not answer, whatever
 //     the services say.
 //

@@ -36,7 +36,9 @@ type probe struct {
 // New returns the health flow for the target: /health, /health/live and
 // /health/ready on every service, web-frontend's page, where the target
 // gives database access a direct check that the database answers, and
-// web-frontend in a real browser (frontendStep).
+// web-frontend in a real browser (frontendStep), then a search the API
+// refuses, shown by web-frontend as a page with the reason
+// (refusedSearchStep).
 // The steps are independent: one broken service does not hide another.
 func New(tgt *target.Target) flow.Flow {
 	f := flow.Flow{Name: "health", Timeout: Timeout, Redact: tgt.Redact, NotApplicable: tgt.NotApplicableIn(phase4.Health.Test)}
@@ -49,7 +51,7 @@ func New(tgt *target.Target) flow.Flow {
 		Run: func(ctx context.Context, rec *flow.Recorder) error { return version(rec, tgt) }})
 	f.Steps = append(f.Steps, flow.Step{Name: "database", Independent: true,
 		Run: func(ctx context.Context, rec *flow.Recorder) error { return database(ctx, rec, tgt) }})
-	f.Steps = append(f.Steps, frontendStep(tgt))
+	f.Steps = append(f.Steps, frontendStep(tgt), refusedSearchStep(tgt))
 	return f
 }
 
