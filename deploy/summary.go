@@ -181,7 +181,11 @@ func (oc *Outcome) passed() string {
 	for _, s := range oc.Steps {
 		ids = append(ids, s.Step.Label())
 	}
-	return strings.Join(ids, ", ") + " passed on " + oc.Target.Env + " for " + oc.Version + "; this run deployed nothing"
+	forVersion := ""
+	if oc.Version != "" {
+		forVersion = " for " + oc.Version
+	}
+	return strings.Join(ids, ", ") + " passed on " + oc.Target.Env + forVersion + "; this run deployed nothing"
 }
 
 // WriteSummary prints the end of a run: the outcome, each phase's duration

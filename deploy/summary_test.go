@@ -32,4 +32,7 @@ func TestSummarySaysDeployedOnlyAfterARollout(t *testing.T) {
 		assert.Contains(t, out.String(), tc.want, name)
 		assert.NotContains(t, out.String(), tc.deny, name)
 	}
+	var out bytes.Buffer
+	(&deploy.Outcome{Target: prod, Steps: []deploy.StepResult{step("preflight", journal.Preflight)}}).WriteSummary(&out, "")
+	assert.Contains(t, out.String(), "passed on prod; this run deployed nothing", "no version given")
 }
