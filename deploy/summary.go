@@ -172,13 +172,11 @@ func next(oc *Outcome) (string, string) {
 // out (Phase 3); a gate on its own (make preflight, make smoke) deployed
 // nothing and must not say so.
 func (oc *Outcome) passed() string {
+	var ids []string
 	for _, s := range oc.Steps {
 		if s.Step.Phase == journal.Phase3 {
 			return oc.Version + " deployed to " + oc.Target.Env
 		}
-	}
-	var ids []string
-	for _, s := range oc.Steps {
 		ids = append(ids, s.Step.Label())
 	}
 	forVersion := ""
