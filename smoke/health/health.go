@@ -120,8 +120,8 @@ func probes(ctx context.Context, tgt *target.Target, svc target.Service) outcome
 			if err != nil {
 				return "", err
 			}
-			if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/html" {
-				return "", resp.Errorf("Content-Type %q, want text/html: the page is not served", resp.Header.Get("Content-Type"))
+			if err := wantHTML(resp, "the page is not served"); err != nil {
+				return "", err
 			}
 			return fmt.Sprintf("did GET %s; saw %d, an HTML page of %d bytes", resp.URL, resp.Status, len(resp.Body)), nil
 		})
@@ -141,6 +141,14 @@ func probes(ctx context.Context, tgt *target.Target, svc target.Service) outcome
 	}
 	o.err = errors.Join(errs...)
 	return o
+}
+
+// wantHTML fails unless resp is an HTML page; why says what that means.
+func wantHTML(resp *httpcheck.Response, why string) error {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/html" {
+		return resp.Errorf("Content-Type %q, want text/html: %s", resp.Header.Get("Content-Type"), why)
+	}
+	return nil
 }
 
 // atVersion is what the health answers must say besides the body.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"mime"
 	"net/http"
 	"regexp"
 	"strings"
@@ -66,10 +65,10 @@ func refusedSearch(ctx context.Context, rec *flow.Recorder, tgt *target.Target) 
 	if m := heading.FindStringSubmatch(body); m != nil {
 		h = strings.TrimSpace(html.UnescapeString(tags.ReplaceAllString(m[1], "")))
 	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err := wantHTML(resp, "a refused search is not shown as a page"); err != nil {
+		return err
+	}
 	switch {
-	case mt != "text/html":
-		return resp.Errorf("Content-Type %q, want text/html: a refused search is not shown as a page", resp.Header.Get("Content-Type"))
 	case h != refused.Error:
 		return resp.Errorf("heading %q, want the API's message %q (GET %s answered it): the user is not told why the search was refused", h, refused.Error, aresp.URL)
 	case !strings.Contains(body, `role="search"`):
