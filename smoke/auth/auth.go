@@ -110,16 +110,22 @@ func (r *run) registerOther(ctx context.Context, rec *flow.Recorder) error {
 	return r.registerAccount(ctx, rec, &r.other, "  Runbook smoke user (other) ")
 }
 
-// registerAccount registers a new uniquely named smoke user as a, with the
-// name sent as given; the answer (and later /auth/me) must show it
-// trimmed.
-func (r *run) registerAccount(ctx context.Context, rec *flow.Recorder, a *account, name string) error {
+// newCredentials gives a a unique smoke email and, unless it has one
+// already, a random password, which the output never shows.
+func (r *run) newCredentials(a *account) {
 	a.email = flow.Unique(r.tgt.Smoke.UserPrefix) + "@" + r.tgt.Smoke.EmailDomain
-	a.name = strings.TrimSpace(name)
 	if a.password == "" {
 		a.password = randomPassword()
 	}
 	r.api.AddSecret(target.NewSecret("smoke user password", a.password))
+}
+
+// registerAccount registers a new uniquely named smoke user as a, with the
+// name sent as given; the answer (and later /auth/me) must show it
+// trimmed.
+func (r *run) registerAccount(ctx context.Context, rec *flow.Recorder, a *account, name string) error {
+	r.newCredentials(a)
+	a.name = strings.TrimSpace(name)
 
 	var got user
 	a.attempted = true
@@ -157,9 +163,7 @@ func (r *run) registerAccount(ctx context.Context, rec *flow.Recorder, a *accoun
 // user is deleted by the cleanup.
 func (r *run) registerWithoutName(ctx context.Context, rec *flow.Recorder) error {
 	a := &r.nameless
-	a.email = flow.Unique(r.tgt.Smoke.UserPrefix) + "@" + r.tgt.Smoke.EmailDomain
-	a.password = randomPassword()
-	r.api.AddSecret(target.NewSecret("smoke user password", a.password))
+	r.newCredentials(a)
 	a.attempted = true
 	resp, err := r.api.PostJSON(ctx, "/auth/register", map[string]string{"email": a.email, "password": a.password}, http.StatusBadRequest, nil)
 	var unreachable *httpcheck.UnreachableError
