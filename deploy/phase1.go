@@ -351,9 +351,14 @@ func sessionsStep(tgt *target.Target) Step {
 		Class: exitcode.Deploy, Timeout: tgt.Thresholds.DrainGrace + time.Minute,
 		Run: func(ctx context.Context, s *State, r *Record) error {
 			grace := s.Target.Thresholds.DrainGrace
-			name := fmt.Sprintf("no session running a query or holding a transaction open on %s before the migrations (thresholds.drainGrace)", dbName(s.Target))
+			name := fmt.Sprintf("no session of %s and none running a query or holding a transaction open on %s before the migrations (thresholds.drainGrace)",
+				strings.Join(Drained, ", "), dbName(s.Target))
 			waited := false
 			// pg_stat_activity has no change feed: read it again shortly.
+			// A drained pod's sessions get the same grace as busy ones: the
+			// server ends a backend only after its client closed the socket
+			// (moments after the pod is gone), or after TCP keepalive when the
+			// pod was killed without closing its pool.
 			return wait.Poll(ctx, name, SessionsPoll, grace, func(ctx context.Context) (bool, string, error) {
 				sessions, err := Sessions(ctx, s.Target)
 				if err != nil {
@@ -377,20 +382,23 @@ func sessionsStep(tgt *target.Target) Step {
 				r.Set("sessions.remaining", fmt.Sprint(len(drained)+len(busy)+len(idle)))
 				r.Set("sessions.busy", fmt.Sprint(len(busy)))
 				r.Set("sessions.drained", fmt.Sprint(len(drained)))
+				var seen []string
 				if len(drained) > 0 {
-					return false, "", fmt.Errorf("%d sessions of the drained %s are still on %s, expected none (its pods are gone: a process outside the cluster, or a pool behind a proxy?):\n  %s",
-						len(drained), strings.Join(Drained, ", "), dbName(s.Target), strings.Join(strs(drained), "\n  "))
+					seen = append(seen, fmt.Sprintf("%d sessions of the drained %s still on %s, expected none (its pods are gone: a process outside the cluster, a pool behind a proxy, or a pod killed without closing its connections?):\n  %s",
+						len(drained), strings.Join(Drained, ", "), dbName(s.Target), strings.Join(strs(drained), "\n  ")))
 				}
 				if len(busy) > 0 {
+					seen = append(seen, fmt.Sprintf("%d sessions still busy, expected none:\n  %s", len(busy), strings.Join(strs(busy), "\n  ")))
+				}
+				if len(seen) > 0 {
 					if !waited {
-						r.Logf("%d sessions are running a query or holding a transaction open; waiting up to %s for them to end:\n  %s",
-							len(busy), grace, strings.Join(strs(busy), "\n  "))
+						r.Logf("%s\nwaiting up to %s for them to end", strings.Join(seen, "\n"), grace)
 					}
 					waited = true
-					return false, fmt.Sprintf("%d sessions still busy, expected none:\n  %s", len(busy), strings.Join(strs(busy), "\n  ")), nil
+					return false, strings.Join(seen, "\n"), nil
 				}
 				if waited {
-					r.Logf("the busy sessions ended")
+					r.Logf("those sessions ended")
 				}
 				r.Set("sessions.idle", fmt.Sprint(len(idle)))
 				r.Resultf("no session of %s and none busy on %s; %d idle sessions of the services the runbook keeps running (%s)",
