@@ -87,10 +87,10 @@ func dbHost(tgt *target.Target) string {
 }
 
 func backupStep(tgt *target.Target) Step {
-	manual := fmt.Sprintf("pg_dump -Fc -d %s > %s/backup-$(date -u +%%Y%%m%%d-%%H%%M%%S).dump && sha256sum backup-*.dump   (as written in the runbook: docker exec postgres pg_dump -U granter granter_db > backup-$(date +%%Y%%m%%d-%%H%%M%%S).sql)",
+	manual := fmt.Sprintf("pg_dump -Fc -Z1 -d %s > %s/backup-$(date -u +%%Y%%m%%d-%%H%%M%%S).dump && sha256sum backup-*.dump   (as written in the runbook: docker exec postgres pg_dump -U granter granter_db > backup-$(date +%%Y%%m%%d-%%H%%M%%S).sql)",
 		dbVar(tgt), tgt.Backup.Dir)
 	if tgt.Database != nil && tgt.Database.Container != "" {
-		manual = fmt.Sprintf("docker exec %s pg_dump -Fc -U granter %s > %s/backup-$(date -u +%%Y%%m%%d-%%H%%M%%S).dump && sha256sum backup-*.dump",
+		manual = fmt.Sprintf("docker exec %s pg_dump -Fc -Z1 -U granter %s > %s/backup-$(date -u +%%Y%%m%%d-%%H%%M%%S).dump && sha256sum backup-*.dump",
 			strings.TrimPrefix(dbHost(tgt), "container "), dbName(tgt), tgt.Backup.Dir)
 	}
 	return Step{

@@ -137,7 +137,7 @@ func TestDryRunAgainstProdTouchesNothing(t *testing.T) {
 		k + " set image deployment/web-frontend web-frontend=granter/web-frontend:v2.0.0",
 		k + " rollout status deployment/data-service --timeout=5m0s",
 		`DATABASE_URL="$RUNBOOK_PROD_DATABASE_URL" npm run migration:run -- --env=production`,
-		`pg_dump -Fc -d "$RUNBOOK_PROD_DATABASE_URL"`,
+		`pg_dump -Fc -Z1 -d "$RUNBOOK_PROD_DATABASE_URL"`,
 		phase4.SmokeCommand(),
 		"go test -count=1 -tags=prod ./preflight",
 		"curl -fsS http://" + c.addr() + "/health",

@@ -64,6 +64,10 @@ GRANT USAGE ON SEQUENCE billing.invoices_id_seq TO granter_app;
 INSERT INTO billing.invoices (total, secret) SELECT i * 9.99, 'x' FROM generate_series(1, 20) i;
 CREATE FUNCTION grant_count() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM grants';
 GRANT EXECUTE ON FUNCTION grant_count() TO granter_app;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER invoices_touch BEFORE UPDATE ON billing.invoices FOR EACH ROW EXECUTE FUNCTION touch();
+ALTER TABLE billing.invoices ENABLE ROW LEVEL SECURITY;
+CREATE POLICY app_all ON billing.invoices TO granter_app USING (true) WITH CHECK (total >= 0);
 RESET ROLE;`
 }
 
@@ -107,6 +111,10 @@ func TestRestoreExactlyWithDistinctRoles(t *testing.T) {
 		assert.Contains(t, a["function public.grant_count()"].ACL, "granter_app=X/granter_owner")
 		assert.Contains(t, a["default privileges for role granter_owner in schema public on tables"].ACL, "granter_app=arwd/granter_owner")
 		assert.Contains(t, a["extension pg_trgm"].Value, "schema public")
+		assert.Equal(t, "CREATE UNIQUE INDEX grants_pkey ON public.grants USING btree (id)", a["index public.grants_pkey"].Value)
+		assert.Equal(t, "PRIMARY KEY (id)", a["constraint public.grants.grants_pkey"].Value)
+		assert.Equal(t, "CREATE TRIGGER invoices_touch BEFORE UPDATE ON billing.invoices FOR EACH ROW EXECUTE FUNCTION touch()", a["trigger billing.invoices.invoices_touch"].Value)
+		assert.Equal(t, "permissive for * to granter_app using (true) with check ((total >= (0)::numeric))", a["policy billing.invoices.app_all"].Value)
 		assert.Equal(t, []string{"granter_app", "granter_owner", "pg_database_owner"}, a.Roles())
 	})
 
@@ -132,6 +140,24 @@ func TestRestoreExactlyWithDistinctRoles(t *testing.T) {
 			assert.Contains(t, msg, want)
 		}
 		assert.Empty(t, databases(t, `%\_verify\_%`))
+	})
+
+	// The post-data section's objects are compared by definition: a
+	// restore that loses a unique index or a key is not the database the
+	// application ran on.
+	t.Run("a_lost_index_fails_the_verification", func(t *testing.T) {
+		_, err := pgbackup.Verify(t.Context(), b, src.Server, pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
+			exec(t, copy.Database, "ALTER TABLE grants DROP CONSTRAINT grants_pkey")
+			return nil
+		}))
+		var me *pgbackup.MismatchError
+		require.ErrorAs(t, err, &me)
+		for _, want := range []string{
+			"index public.grants_pkey: missing from the restored copy (at dump time: CREATE UNIQUE INDEX grants_pkey ON public.grants USING btree (id))",
+			"constraint public.grants.grants_pkey: missing from the restored copy (at dump time: PRIMARY KEY (id))",
+		} {
+			assert.Contains(t, err.Error(), want)
+		}
 	})
 
 	t.Run("a_lost_database_setting_fails_the_verification", func(t *testing.T) {

@@ -11,15 +11,23 @@
 //     object's owner and privileges, the default privileges, the
 //     database's owner, privileges and settings (ALTER DATABASE ... SET,
 //     ALTER ROLE ... IN DATABASE ... SET, which no pg_dump of one database
-//     carries) and the extensions; it writes a manifest (backup-....dump.json:
-//     sha256, size, time, tables, access) beside the file.
+//     carries), the extensions, and the definition of every index, key,
+//     trigger and row-level policy; it writes a manifest
+//     (backup-....dump.json: sha256, size, time, tables, access) beside the
+//     file.
 //   - Verify proves the backup restores exactly: the file still has its
 //     sha256, the roles it names exist, pg_restore WITH owners and
 //     privileges into a new scratch database succeeds, the database-level
 //     owner, privileges and settings are applied, and every table there has
 //     the row count and checksum and every object the owner and privileges
 //     recorded at dump time. The scratch database is dropped afterwards;
-//     the manifest records the verification.
+//     the manifest records the verification. DumpVerified (Step 1.1,
+//     checklist item 1) does both in one pass: the dump's output is
+//     restored as it is written, without the post-data section; once the
+//     data are proven equal, the post-data section is applied from the file
+//     to the same copy emptied, and the definitions are compared. The
+//     indexes are not built again on the data: the source's own valid
+//     indexes and constraints already hold on data proven equal.
 //   - Restore puts a backup back safely: into a NEW database, verified like
 //     Verify, and only then switched in by renaming (the old database is
 //     kept, renamed, never half-dropped). An interrupted switch is settled

@@ -57,6 +57,26 @@ func TestDumpVerified(t *testing.T) {
 		assert.Empty(t, databases(t, `%\_verify\_%`))
 	})
 
+	// The stream restores the schema and the data; the post-data section
+	// is applied from the file afterwards, with --exit-on-error: one of its
+	// statements failing fails the verification, named.
+	t.Run("the_post_data_section_is_applied_after_the_data", func(t *testing.T) {
+		src := newDB(t, schema)
+		b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server,
+			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
+				// Free before the post-data section, taken by then.
+				exec(t, copy.Database, "CREATE INDEX grants_pkey ON audit_log (at)")
+				return nil
+			}))
+		require.NoError(t, err)
+		var te *pgbackup.ToolError
+		require.ErrorAs(t, verr, &te, "%v", verr)
+		assert.Contains(t, verr.Error(), "restore the post-data section of "+b.Path)
+		assert.Contains(t, verr.Error(), `relation "grants_pkey" already exists`)
+		assert.Nil(t, b.Verified)
+		assert.Empty(t, databases(t, `%\_verify\_%`))
+	})
+
 	t.Run("a_restore_that_cannot_start_never_blocks_nor_fails_the_dump", func(t *testing.T) {
 		src := newDB(t, schema)
 		bad := src.Server

@@ -3,6 +3,7 @@ package pgbackup
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,12 @@ func collect(opts []Option) options {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return o
+}
+
+// withRestoreArgs is o with args added to every pg_restore it runs.
+func (o options) withRestoreArgs(args ...string) options {
+	o.restoreArgs = append(slices.Clone(o.restoreArgs), args...)
 	return o
 }
 

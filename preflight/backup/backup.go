@@ -136,7 +136,7 @@ func (it *item) fullBackupTaken(ctx context.Context, r *flow.Recorder) (err erro
 	}
 	if it.c.journal != nil {
 		if err := it.c.journal.Add(journal.Entry{Phase: journal.Preflight, Step: "1", Action: "full backup taken", Status: journal.StatusOK,
-			Manual:  fmt.Sprintf("docker exec postgres pg_dump -Fc -U <user> %s > %s", src.Database, filepath.Base(b.Path)),
+			Manual:  fmt.Sprintf("docker exec postgres pg_dump -Fc -Z1 -U <user> %s > %s", src.Database, filepath.Base(b.Path)),
 			Started: b.Taken, Duration: b.Duration,
 			Data: map[string]string{"file": b.Path, "sha256": b.SHA256, "size": fmt.Sprint(b.Size), "taken": b.Taken.Format(time.RFC3339), "database": b.Database}}); err != nil {
 			return fmt.Errorf("backup taken, but recording it in the journal failed: %w", err)
