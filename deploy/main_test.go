@@ -21,7 +21,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/granter/runbook/deploy"
-	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/kubelab"
 	"github.com/granter/runbook/fixtures/localenv"
@@ -29,8 +28,10 @@ import (
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke"
+	"github.com/granter/runbook/smoke/ia"
 )
 
 // One whole local platform for the package, at v1.9.0 (production before
@@ -155,11 +156,8 @@ func deployV2(t *testing.T, o runOpts) result {
 }
 
 // aiOutage lets the IA flow check the fallback with the provider down.
-func aiOutage(context.Context) (func(context.Context) error, error) {
-	if err := env.Platform.Faults.Enable(faults.IAProvider500); err != nil {
-		return nil, err
-	}
-	return func(context.Context) error { return env.Platform.Faults.Disable(faults.IAProvider500) }, nil
+func aiOutage(ctx context.Context, f ia.Failure) (func(context.Context) error, error) {
+	return suite.AIProviderOutageOn(env.Platform)(ctx, f)
 }
 
 // reset puts the platform back at v1.9.0: no fault, every deployment at

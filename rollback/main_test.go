@@ -16,13 +16,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/granter/runbook/fixtures/faults"
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/localenv"
 	"github.com/granter/runbook/internal/httpcheck"
 	"github.com/granter/runbook/internal/journal"
 	"github.com/granter/runbook/internal/kube"
 	"github.com/granter/runbook/internal/pgbackup"
+	"github.com/granter/runbook/internal/suite"
 	"github.com/granter/runbook/internal/target"
 	"github.com/granter/runbook/smoke"
 )
@@ -230,10 +230,5 @@ func changeData(t testing.TB) {
 
 // smokeOptions lets Step 6's IA flow switch the local AI provider off.
 func smokeOptions() smoke.Options {
-	return smoke.Options{AIProviderOutage: func(context.Context) (func(context.Context) error, error) {
-		if err := env.Platform.Faults.Enable(faults.IAProvider500); err != nil {
-			return nil, err
-		}
-		return func(context.Context) error { return env.Platform.Faults.Disable(faults.IAProvider500) }, nil
-	}}
+	return smoke.Options{AIProviderOutage: suite.AIProviderOutageOn(env.Platform)}
 }

@@ -80,6 +80,9 @@ var faultCases = []faultCase{
 	{faults.IAProvider500, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "the AI path did not answer", "AI provider answered 500"}},
 	{faults.IAProviderHang, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider timed out after 3s"}},
 	{faults.IAProviderGarbage, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider answered malformed JSON"}},
+	{faults.IAProviderIncomplete, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider answer lacks title, amount, currency or a valid deadline"}},
+	{faults.IAProviderNoFields, "ia", "extract_ai", []string{`source "fallback", want "ai"`, "AI provider answer lacks title, amount, currency or a valid deadline"}},
+	{faults.IAIncompleteAccepted, "ia", "fallback_when_provider_fails", []string{`source "ai", want "fallback"`, "AI provider answering a grant without its amount", "the provider failure went unnoticed"}},
 	{faults.IAFallbackRegionAsIs, "ia", "fallback_known_documents", []string{"fallback extractor: 1 wrong fields for the known document testdata/fallback/auvergne-doctoral-research.txt",
 		`region "auvergne-rhone-alpes-region", want "auvergne-rhone-alpes"`}},
 

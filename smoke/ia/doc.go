@@ -11,7 +11,9 @@
 // fields of each (its .json; only the fallback reads them), then, where
 // the target can make the AI provider fail
 // (the local platform; never production), in auto mode with the provider
-// failing: the fallback must answer with the same fields and say so. On a
+// failing in each way of Failures (answering 500, answering the grant
+// without its amount, answering without fields): the fallback must answer
+// with the same fields and say so each time. On a
 // target that cannot break its provider that last step is reported as
 // SKIPPED, never as passed. It creates nothing that needs cleaning up (a
 // v2.0.0 data-service keeps an audit row per extraction, as for any user's).
@@ -26,4 +28,8 @@
 //     message lists each wrong field, expected vs seen. Roll back.
 //   - the fallback does not say it is the fallback, or mode=fallback still
 //     uses the AI: callers cannot tell answers apart. Roll back.
+//   - fallback_when_provider_fails sees source "ai" while the provider
+//     answers without the amount or without fields: the service took an
+//     incomplete answer for a complete one, and users get a grant with
+//     amount 0 (or a 500). Roll back.
 package ia

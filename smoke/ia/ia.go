@@ -122,10 +122,27 @@ type Extraction struct {
 	FallbackReason string  `json:"fallback_reason"`
 }
 
-// Outage makes the AI provider fail until restore is called: a way, which
-// only some targets have (the local platform's fault switches), to check
-// the fallback in auto mode.
-type Outage func(ctx context.Context) (restore func(context.Context) error, err error)
+// Failure is one way the AI provider fails that the fallback must cover.
+type Failure string
+
+const (
+	// ProviderDown: the provider answers 500.
+	ProviderDown Failure = "answering 500"
+	// ProviderIncomplete: the provider answers 200 with a grant whose
+	// amount is 0, which a user would take for the grant's amount.
+	ProviderIncomplete Failure = "answering a grant without its amount"
+	// ProviderNoFields: the provider answers 200 without any fields.
+	ProviderNoFields Failure = "answering 200 without fields"
+)
+
+// Failures are the ways fallback_when_provider_fails makes the provider
+// fail, one after the other.
+var Failures = []Failure{ProviderDown, ProviderIncomplete, ProviderNoFields}
+
+// Outage makes the AI provider fail in the given way until restore is
+// called: a way, which only some targets have (the local platform's fault
+// switches), to check the fallback in auto mode.
+type Outage func(ctx context.Context, f Failure) (restore func(context.Context) error, err error)
 
 // Option configures the flow.
 type Option func(*run)
@@ -148,8 +165,10 @@ type run struct {
 // (mode=fallback) and expect the same fields from source "fallback"; have
 // the fallback read the other known documents (FallbackDocuments) and
 // expect theirs; and, where the target offers a way to break the AI
-// provider, expect the known document's fields from the fallback in auto
-// mode, saying it was the fallback.
+// provider, break it in each of the ways of Failures in turn (down, an
+// answer without the amount, an answer without fields) and expect the
+// known document's fields from the fallback in auto mode each time,
+// saying it was the fallback.
 func New(tgt *target.Target, opts ...Option) flow.Flow {
 	r := &run{tgt: tgt, known: Document{Name: "grant-notice", Text: KnownDocument, Fields: KnownFields()}, docs: FallbackDocuments()}
 	for _, o := range opts {
@@ -191,7 +210,7 @@ func (r *run) extract(ctx context.Context, rec *flow.Recorder, doc Document, mod
 		case got.Source == "ai":
 			hint = ": the fallback answered but does not say so, or the provider failure went unnoticed"
 		}
-		return resp.Errorf("source %q, want %q%s", got.Source, wantSource, hint)
+		return resp.Errorf("source %q, want %q (%s)%s", got.Source, wantSource, why, hint)
 	}
 	if wantSource == "fallback" && strings.TrimSpace(got.FallbackReason) == "" {
 		return resp.Errorf(`source "fallback" without a fallback_reason: the answer must say why the AI path was not used`)
@@ -234,29 +253,40 @@ func (r *run) fallbackDocuments(ctx context.Context, rec *flow.Recorder) error {
 	return nil
 }
 
-func (r *run) fallbackOutage(ctx context.Context, rec *flow.Recorder) (err error) {
+func (r *run) fallbackOutage(ctx context.Context, rec *flow.Recorder) error {
 	if r.outage == nil {
 		return flow.Skip("this target offers no way to make the AI provider fail (the local platform does); the fallback was checked with mode=fallback only")
 	}
-	restore, err := r.outage(ctx)
+	for _, f := range Failures {
+		if err := r.fallbackWhen(ctx, rec, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fallbackWhen makes the AI provider fail in way f and expects the known
+// document's fields from the fallback in auto mode.
+func (r *run) fallbackWhen(ctx context.Context, rec *flow.Recorder, f Failure) (err error) {
+	restore, err := r.outage(ctx, f)
 	if err != nil {
 		var skip *flow.SkipError
 		if errors.As(err, &skip) {
 			return err
 		}
-		return fmt.Errorf("cannot make the AI provider fail: %w", err)
+		return fmt.Errorf("cannot make the AI provider fail (%s): %w", f, err)
 	}
-	rec.Logf("AI provider made to fail")
+	rec.Logf("AI provider made to fail: %s", f)
 	defer func() {
 		// A fresh deadline: the flow's may be over, and a restore that hangs
 		// would leave the provider failing for every other flow.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		if rerr := restore(rctx); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("the AI provider could not be restored (it keeps failing): %w", rerr))
+			err = errors.Join(err, fmt.Errorf("the AI provider could not be restored (it keeps %s): %w", f, rerr))
 			return
 		}
 		rec.Logf("AI provider restored")
 	}()
-	return r.extract(ctx, rec, r.known, "auto", "fallback", "AI provider failing")
+	return r.extract(ctx, rec, r.known, "auto", "fallback", "AI provider "+string(f))
 }
