@@ -139,8 +139,9 @@ func backupStep(tgt *target.Target) Step {
 			v := b.Verified
 			r.Set(journal.KeyBackupVerified, "true")
 			r.Set("backup.verified.at", v.At.UTC().Format(time.RFC3339))
-			r.Resultf("%s: %s, sha256 %s…, %d tables / %d rows; verified: restored into %s and compared table by table (%s)",
-				filepath.Base(b.Path), pgbackup.MB(b.Size), b.SHA256[:12], v.Tables, v.Rows, v.Scratch, short(v.Restore+v.Compare))
+			r.Set("backup.verified.postdata", v.PostData)
+			r.Resultf("%s: %s, sha256 %s…, %d tables / %d rows; verified: restored into %s and compared table by table, %d owners, privileges and definitions (%s); post-data section %s",
+				filepath.Base(b.Path), pgbackup.MB(b.Size), b.SHA256[:12], v.Tables, v.Rows, v.Scratch, v.Objects, short(v.Restore+v.Compare), v.PostData)
 			return nil
 		},
 	}

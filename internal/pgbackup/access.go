@@ -25,13 +25,16 @@ import (
 // SET), "schema public", "table public.grants", "sequence
 // public.grants_id_seq", "view ...", "column public.t.c" (column
 // privileges), "function public.f(integer)", "default privileges for role
-// granter_owner in schema public on tables", "extension pg_trgm".
+// granter_owner in schema public on tables", "extension pg_trgm". A
+// table's Value says whether row-level security is on ("row security on",
+// ", forced").
 // Objects that belong to an extension are the extension's.
 //
 // It also holds what the application relies on in the archive's
 // post-data section, by definition: "index public.grants_pkey" (its
 // CREATE INDEX), "constraint public.grants.grants_pkey" (its definition),
-// "trigger public.t.name", "policy public.t.name". A restore that leaves
+// "trigger public.t.name", "policy public.t.name", and a domain's
+// "constraint public.d.name". A restore that leaves
 // out a unique index, a foreign key, a trigger or a row-level policy is
 // not the database the application ran on either.
 type Access map[string]AccessEntry
@@ -46,8 +49,8 @@ type AccessEntry struct {
 	ACL []string `json:"acl,omitempty"`
 	// Config is a settings entry's name=value pairs, sorted.
 	Config []string `json:"config,omitempty"`
-	// Value is an extension's version and schema, or a post-data
-	// object's definition.
+	// Value is an extension's version and schema, a table's row
+	// security, or a post-data object's definition.
 	Value string `json:"value,omitempty"`
 }
 
@@ -80,7 +83,8 @@ UNION ALL
 SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'f' THEN 'foreign table ' ELSE 'table ' END
          || quote_ident(ns.nspname) || '.' || quote_ident(c.relname),
        pg_get_userbyid(c.relowner),
-       ARRAY(SELECT a::text FROM unnest(coalesce(c.relacl, acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))) a ORDER BY 1), '{}', ''
+       ARRAY(SELECT a::text FROM unnest(coalesce(c.relacl, acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner))) a ORDER BY 1), '{}',
+       CASE WHEN c.relrowsecurity THEN 'row security on' || CASE WHEN c.relforcerowsecurity THEN ', forced' ELSE '' END ELSE '' END
 FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
@@ -108,16 +112,23 @@ SELECT 'extension ' || quote_ident(x.extname), '', '{}', '{}',
 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
 UNION ALL
 SELECT 'index ' || quote_ident(ns.nspname) || '.' || quote_ident(c.relname), '', '{}', '{}', pg_get_indexdef(c.oid)
-FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace
-WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = i.indrelid AND e.deptype = 'e')
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid JOIN ns ON ns.oid = c.relnamespace
+WHERE (i.indisvalid OR t.relkind = 'p') AND i.indisready -- pg_dump's own filter: an invalid index is not in the dump
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = i.indrelid AND e.deptype = 'e')
 UNION ALL
 SELECT 'constraint ' || quote_ident(ns.nspname) || '.' || quote_ident(t.relname) || '.' || quote_ident(k.conname), '', '{}', '{}',
        pg_get_constraintdef(k.oid) || CASE WHEN k.convalidated THEN '' ELSE ' (not validated)' END
 FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid JOIN ns ON ns.oid = t.relnamespace
-WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+WHERE k.conparentid = 0 -- a partition's copy of its parent's key is the parent's entry, and is restored under its name
+  AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid AND e.deptype = 'e')
+UNION ALL
+SELECT 'constraint ' || quote_ident(ns.nspname) || '.' || quote_ident(y.typname) || '.' || quote_ident(k.conname), '', '{}', '{}',
+       pg_get_constraintdef(k.oid) || CASE WHEN k.convalidated THEN '' ELSE ' (not validated)' END
+FROM pg_constraint k JOIN pg_type y ON y.oid = k.contypid JOIN ns ON ns.oid = y.typnamespace
+WHERE NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_type'::regclass AND e.objid = y.oid AND e.deptype = 'e')
 UNION ALL
 SELECT 'trigger ' || quote_ident(ns.nspname) || '.' || quote_ident(t.relname) || '.' || quote_ident(g.tgname), '', '{}', '{}',
-       pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'D' THEN ' (disabled)' ELSE '' END
+       pg_get_triggerdef(g.oid) || CASE g.tgenabled WHEN 'O' THEN '' WHEN 'D' THEN ' (disabled)' WHEN 'R' THEN ' (enabled replica)' WHEN 'A' THEN ' (enabled always)' END
 FROM pg_trigger g JOIN pg_class t ON t.oid = g.tgrelid JOIN ns ON ns.oid = t.relnamespace
 WHERE NOT g.tgisinternal
 UNION ALL
@@ -132,7 +143,7 @@ FROM pg_policy p JOIN pg_class t ON t.oid = p.polrelid JOIN ns ON ns.oid = t.rel
 func accessOf(ctx context.Context, q querier) (Access, error) {
 	rows, err := q.Query(ctx, accessQuery)
 	if err != nil {
-		return nil, fmt.Errorf("read owners and privileges: %w", err)
+		return nil, fmt.Errorf("read owners, privileges and definitions: %w", err)
 	}
 	out := Access{}
 	var key string
@@ -142,7 +153,7 @@ func accessOf(ctx context.Context, q querier) (Access, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read owners and privileges: %w", err)
+		return nil, fmt.Errorf("read owners, privileges and definitions: %w", err)
 	}
 	return out, nil
 }

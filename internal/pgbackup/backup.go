@@ -121,7 +121,8 @@ func dump(ctx context.Context, src Source, dir string, o options, tee func(Acces
 		out = append(out, sink)
 	}
 	// --compress=1: gzip's default level 6 was the dump's largest cost on
-	// CPU-bound cores, for a file 15% smaller (BENCHMARKS.md, 2026-12-08).
+	// CPU-bound cores; 1M grants make a 55 MB file instead of 47 MB
+	// (BENCHMARKS.md, 2026-12-08).
 	t := tool{srv: src.Server, database: src.Database, name: "pg_dump",
 		args:   []string{"--format=custom", "--compress=1", "--snapshot=" + snapshot, "--no-password"},
 		stdout: io.MultiWriter(out...)}

@@ -84,6 +84,7 @@ func BenchmarkBackupVerify1M(b *testing.B) {
 		total += time.Since(began)
 		require.Equal(b, int64(1_000_000), bk.Tables["grants"].Rows)
 		v := bk.Verified
+		require.Equal(b, pgbackup.PostDataOnEmptyCopy, v.PostData, "the grants schema's post-data section is proven on the emptied copy")
 		dump, stats, restore, cmp, bytes = dump+bk.Duration, stats+bk.Stats, restore+v.Restore, cmp+v.Compare, bk.Size
 	}
 	n := float64(b.N)

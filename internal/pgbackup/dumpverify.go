@@ -13,26 +13,32 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DumpVerified takes a backup as Dump does and verifies it as Verify does,
-// in one pass: every byte pg_dump writes goes to the file, to its sha256
-// and to a pg_restore into a new scratch database on scratch, at the same
-// time. Once both end, the file is hashed again (it must be the bytes that
-// were restored, as recorded) and the copy is compared with the
-// statistics, owners and privileges of the dump's snapshot. The proof is
-// Verify's: pg_restore reads the archive as a stream either way, and the
-// file's sha256 ties that stream to the file on disk. What it saves is
+// DumpVerified takes a backup as Dump does and verifies it, in one pass:
+// every byte pg_dump writes goes to the file, to its sha256 and to a
+// pg_restore into a new scratch database on scratch, at the same time.
+// Once both end, the file is hashed again (it must be the bytes that were
+// restored, as recorded) and the copy is compared with the statistics,
+// owners, privileges and definitions of the dump's snapshot; the file's
+// sha256 ties the restored stream to the file on disk. What it saves is
 // the second read of the data: the restore runs while pg_dump does.
 //
-// The stream restores the schema and the data only; the archive's
-// post-data section (indexes, primary, unique and foreign keys,
-// triggers, policies, and the privileges that follow them) is applied
-// from the file once the data are proven equal, on the same copy emptied
-// (compareThenPostData). Building the indexes again on data proven equal
-// to the source's proves nothing the source's own valid indexes and
-// constraints do not (pg_dump leaves invalid indexes out, NOT VALID
-// constraints stay NOT VALID), and it cost 8.7x the dump on 1M grants
-// (the full-text GIN index; BENCHMARKS.md). A rollback's Restore builds
-// them all on the data, as before.
+// The stream restores the schema and the rows only. The archive's
+// post-data section (indexes, keys, triggers, policies, row security, and
+// the privileges that follow them in the archive) is applied from the file
+// once the rows are proven equal, to the same copy emptied
+// (compareThenPostData), and every index, key, trigger and policy is then
+// compared by definition. The indexes are not built a second time on
+// rows proven equal to the source's, where the source's own valid
+// indexes and keys already hold (pg_dump leaves invalid indexes out, NOT
+// VALID constraints stay NOT VALID): that build cost 8.7x the dump on 1M
+// grants (the full-text GIN index; BENCHMARKS.md). Where building the
+// post-data section can fail on the rows alone, the rows are kept and it
+// is built on them, as Verify does (postDataNeedsRows: an index or key
+// that uses a function, operator, operator class or collation of the
+// database's own, whose body may read other tables or depend on
+// search_path, which pg_restore empties; a populated materialized view).
+// Verification.PostData says which was done. A rollback's Restore
+// always builds everything on the rows.
 //
 // err is set when there is no backup. verifyErr is set when the backup
 // was taken (b is on disk with its manifest) but not verified: a failed
@@ -47,6 +53,14 @@ func DumpVerified(ctx context.Context, src Source, dir string, scratch Server, o
 		return Backup{}, nil, err
 	}
 	copyDB := Source{Server: scratch, Database: name}
+	onRows, err := postDataNeedsRows(ctx, src)
+	if err != nil {
+		return Backup{}, nil, err
+	}
+	ro := o
+	if onRows == "" {
+		ro = o.withRestoreArgs(beforePostData...)
+	}
 	var (
 		v        Verification
 		restored chan error
@@ -56,7 +70,7 @@ func DumpVerified(ctx context.Context, src Source, dir string, scratch Server, o
 		restored = make(chan error, 1)
 		go func() {
 			var rerr error
-			v, rerr = restoreFrom(ctx, access, r, 0, copyDB, "", o.withRestoreArgs(beforePostData...))
+			v, rerr = restoreFrom(ctx, access, r, 0, copyDB, "", ro)
 			// Whatever is still written after the restore ended is
 			// dropped (detached), never a reason for the dump to fail.
 			r.CloseWithError(errRestoreEnded)
@@ -75,7 +89,13 @@ func DumpVerified(ctx context.Context, src Source, dir string, scratch Server, o
 			verifyErr = CheckIntegrity(b)
 		}
 		if err == nil && verifyErr == nil {
-			verifyErr = compareThenPostData(ctx, b, copyDB, o, &v)
+			if onRows == "" {
+				v.PostData = PostDataOnEmptyCopy
+				verifyErr = compareThenPostData(ctx, b, copyDB, o, &v)
+			} else {
+				v.PostData = PostDataOnRows + ": " + onRows
+				verifyErr = compareCopy(ctx, b, copyDB, o, &v)
+			}
 		}
 		if derr := dropDatabase(ctx, scratch, "", name); derr != nil {
 			verifyErr = errors.Join(verifyErr, derr)
@@ -136,35 +156,69 @@ func (d *detached) CloseWithError(err error) error {
 // section.
 var beforePostData = []string{"--section=pre-data", "--section=data"}
 
+// Verification.PostData: how the archive's post-data section was proven.
+const (
+	PostDataOnEmptyCopy = "applied to the copy emptied once its rows were proven equal; definitions compared"
+	PostDataOnRows      = "built on the restored rows"
+)
+
+// postDataNeedsRowsQuery names the first index or constraint whose build
+// runs code of the database's own (OIDs from FirstNormalObjectId, 16384:
+// not PostgreSQL's built-ins), or populated materialized view, or "".
+const postDataNeedsRowsQuery = `
+SELECT coalesce(
+  (SELECT 'index ' || i.indexrelid::regclass::text || ' uses ' || pg_describe_object(d.refclassid, d.refobjid, 0)
+   FROM pg_index i JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+   WHERE d.refobjid >= 16384
+     AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_opclass'::regclass, 'pg_collation'::regclass)
+   ORDER BY 1 LIMIT 1),
+  (SELECT 'constraint ' || quote_ident(k.conname) || ' of ' || k.conrelid::regclass::text || ' uses ' || pg_describe_object(d.refclassid, d.refobjid, 0)
+   FROM pg_constraint k JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = k.oid
+   WHERE k.conrelid <> 0 AND d.refobjid >= 16384
+     AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass, 'pg_opclass'::regclass, 'pg_collation'::regclass)
+   ORDER BY 1 LIMIT 1),
+  (SELECT 'materialized view ' || c.oid::regclass::text || ' is refreshed from the rows'
+   FROM pg_class c WHERE c.relkind = 'm' AND c.relispopulated ORDER BY 1 LIMIT 1),
+  '')`
+
+// postDataNeedsRows says why src's post-data section must be built on the
+// restored rows to be proven, or "" when applying it to an empty copy
+// proves it.
+func postDataNeedsRows(ctx context.Context, src Source) (string, error) {
+	conn, err := src.connect(ctx, src.Database)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var why string
+	if err := conn.QueryRow(ctx, postDataNeedsRowsQuery).Scan(&why); err != nil {
+		return "", fmt.Errorf("%s: read what the post-data section's build runs: %w", src, err)
+	}
+	return why, nil
+}
+
 // compareThenPostData completes the proof of a copy restored without its
 // post-data section (DumpVerified): every table has the rows and checksum
 // recorded at dump time; then, the tables emptied, the file's post-data
-// section applies with --exit-on-error, and every object has its owner
-// and privileges, the database its settings, the extensions their version.
-// A difference is a *MismatchError, a failed post-data a *ToolError.
+// section applies with --exit-on-error, and every object has its owner,
+// privileges and definition, the database its settings, the extensions
+// their version. A difference is a *MismatchError, a failed post-data a
+// *ToolError.
 func compareThenPostData(ctx context.Context, b Backup, copyDB Source, o options, v *Verification) error {
-	if o.afterRestore != nil {
-		if err := o.afterRestore(ctx, copyDB); err != nil {
-			return err
-		}
-	}
 	conn, err := copyDB.connect(ctx, copyDB.Database)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	start := time.Now()
-	cm := o.meter("comparing", copyDB.Database, 0)
-	got, err := tableStats(ctx, conn)
-	cm.stop()
-	v.Compare = time.Since(start)
+	got, diffs, err := compareRows(ctx, b, copyDB, conn, o, v)
 	if err != nil {
-		return fmt.Errorf("%s: %w", copyDB, err)
+		return err
 	}
-	if diffs := compare(b.Tables, got); len(diffs) > 0 {
+	if len(diffs) > 0 {
+		// The post-data section is not applied to rows that differ.
 		return &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs}
 	}
-	start = time.Now()
+	start := time.Now()
 	if err := emptyTables(ctx, conn); err != nil {
 		return fmt.Errorf("%s: %w", copyDB, err)
 	}
@@ -173,36 +227,23 @@ func compareThenPostData(ctx context.Context, b Backup, copyDB Source, o options
 		return fmt.Errorf("backup file: %w", err)
 	}
 	defer f.Close()
-	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + copyDB.Database, "--section=post-data"}, o.restoreArgs...)
-	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: args, stdin: f}
+	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: restoreArgs(copyDB.Database, o, "--section=post-data"), stdin: f}
 	if err := t.run(ctx); err != nil {
 		return fmt.Errorf("restore the post-data section of %s into %s: %w", b.Path, copyDB, err)
 	}
 	v.Restore += time.Since(start)
-	start = time.Now()
-	access, err := accessOf(ctx, conn)
-	v.Compare += time.Since(start)
-	if err != nil {
-		return fmt.Errorf("%s: %w", copyDB, err)
-	}
-	if adiffs := CompareAccess(b.Access, access); len(adiffs) > 0 {
-		return &MismatchError{Database: b.Database, Scratch: copyDB.Database, Access: adiffs}
-	}
-	v.At, v.Tables, v.Rows, v.Objects = o.now().UTC(), len(got), totalRows(got), len(access)
-	return nil
+	return compareAccess(ctx, b, copyDB, conn, o, v, got, nil)
 }
 
-// emptyTables truncates every table of the database q is connected to.
+// emptyTables truncates every table of the database q is connected to,
+// each ONLY itself (tableList lists every child; a foreign table is never
+// reached through its parent).
 func emptyTables(ctx context.Context, q *pgx.Conn) error {
-	rows, err := q.Query(ctx, tableList)
-	if err != nil {
-		return fmt.Errorf("list tables: %w", err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	tables, err := listTables(ctx, q)
 	if err != nil || len(tables) == 0 {
 		return err
 	}
-	if _, err := q.Exec(ctx, "TRUNCATE "+strings.Join(tables, ", ")); err != nil {
+	if _, err := q.Exec(ctx, "TRUNCATE ONLY "+strings.Join(tables, ", ")); err != nil {
 		return fmt.Errorf("empty the tables before the post-data section: %w", err)
 	}
 	return nil

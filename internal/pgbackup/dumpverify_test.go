@@ -2,6 +2,7 @@ package pgbackup_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,6 +29,7 @@ func TestDumpVerified(t *testing.T) {
 		m, err := pgbackup.ReadManifest(b.ManifestPath())
 		require.NoError(t, err)
 		require.NotNil(t, m.Verified, "the verification is recorded in the manifest")
+		assert.Equal(t, pgbackup.PostDataOnEmptyCopy, m.Verified.PostData)
 		// The file is an ordinary backup: Verify, from the file, agrees.
 		_, err = pgbackup.Verify(t.Context(), b, src.Server)
 		require.NoError(t, err)
@@ -75,6 +77,64 @@ func TestDumpVerified(t *testing.T) {
 		assert.Contains(t, verr.Error(), `relation "grants_pkey" already exists`)
 		assert.Nil(t, b.Verified)
 		assert.Empty(t, databases(t, `%\_verify\_%`))
+	})
+
+	// What the post-data section holds is compared by definition after it
+	// is applied: a trigger that is not in the source is named.
+	t.Run("a_definition_not_in_the_source_is_named", func(t *testing.T) {
+		src := newDB(t, schema)
+		_, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server,
+			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
+				exec(t, copy.Database, `CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+					CREATE TRIGGER extra BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION noop()`)
+				return nil
+			}))
+		require.NoError(t, err)
+		var mm *pgbackup.MismatchError
+		require.ErrorAs(t, verr, &mm, "%v", verr)
+		assert.Contains(t, verr.Error(), "trigger public.audit_log.extra: in the restored copy (CREATE TRIGGER extra BEFORE INSERT ON public.audit_log FOR EACH ROW EXECUTE FUNCTION noop()) but not in the source at dump time")
+	})
+
+	// pg_dump leaves an invalid index out (a failed CREATE INDEX
+	// CONCURRENTLY leaves one behind): it is not expected in the copy.
+	t.Run("an_invalid_index_is_not_expected", func(t *testing.T) {
+		src := newDB(t, schema+"INSERT INTO audit_log SELECT * FROM audit_log;")
+		c := connect(t, urlOf(t, src.Database))
+		_, err := c.Exec(t.Context(), "CREATE UNIQUE INDEX CONCURRENTLY audit_log_line ON audit_log (line)")
+		require.ErrorContains(t, err, "could not create unique index", "the duplicated lines leave the index invalid")
+		b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server)
+		require.NoError(t, err)
+		require.NoError(t, verr)
+		assert.NotContains(t, b.Access, "index public.audit_log_line")
+	})
+
+	// An index whose build runs the database's own function is built on
+	// the rows: applied to an empty table it would never run the function,
+	// and pg_restore runs with an empty search_path, where a function
+	// that reads another table unqualified fails.
+	t.Run("an_index_that_runs_the_databases_own_code_is_built_on_the_rows", func(t *testing.T) {
+		const lookup = `CREATE TABLE lookup (k int PRIMARY KEY, v int);
+			INSERT INTO lookup SELECT i, i * 2 FROM generate_series(1, 10) i;
+			CREATE TABLE t (id int);
+			INSERT INTO t SELECT generate_series(1, 10);
+			CREATE FUNCTION lk(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT v FROM lookup WHERE k = $1' %s;
+			CREATE INDEX t_lk ON t (lk(id));`
+		t.Run("fails_where_the_full_restore_would", func(t *testing.T) {
+			src := newDB(t, fmt.Sprintf(lookup, ""))
+			b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server)
+			require.NoError(t, err)
+			var te *pgbackup.ToolError
+			require.ErrorAs(t, verr, &te, "%v", verr)
+			assert.Contains(t, verr.Error(), `relation "lookup" does not exist`)
+			assert.Nil(t, b.Verified)
+		})
+		t.Run("passes_where_it_builds", func(t *testing.T) {
+			src := newDB(t, fmt.Sprintf(lookup, "SET search_path = public"))
+			b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server)
+			require.NoError(t, err)
+			require.NoError(t, verr)
+			assert.Equal(t, pgbackup.PostDataOnRows+": index t_lk uses function lk(integer)", b.Verified.PostData)
+		})
 	})
 
 	t.Run("a_restore_that_cannot_start_never_blocks_nor_fails_the_dump", func(t *testing.T) {

@@ -45,7 +45,7 @@ type options struct {
 	every        time.Duration
 	now          func() time.Time
 	afterRestore func(ctx context.Context, copy Source) error
-	restoreArgs  []string                // tests: extra pg_restore arguments
+	restoreArgs  []string                // extra pg_restore arguments (tests; DumpVerified's sections)
 	switchHook   func(point string) bool // tests: interrupt the switch
 }
 

@@ -42,6 +42,19 @@ func statQuery(table string) string {
 	return `SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)::text FROM ONLY ` + table + ` t`
 }
 
+// listTables lists tableList through q.
+func listTables(ctx context.Context, q querier) ([]string, error) {
+	rows, err := q.Query(ctx, tableList)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	return tables, nil
+}
+
 // querier is a pgx.Conn or a pgx.Tx.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -51,13 +64,9 @@ type querier interface {
 // tableStats computes every table's TableStat through q (inside a
 // repeatable-read transaction at dump time, so in the dump's snapshot).
 func tableStats(ctx context.Context, q querier) (map[string]TableStat, error) {
-	rows, err := q.Query(ctx, tableList)
+	tables, err := listTables(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
+		return nil, err
 	}
 	out := make(map[string]TableStat, len(tables))
 	for _, t := range tables {
@@ -124,7 +133,7 @@ type MismatchError struct {
 	Database string // the source database
 	Scratch  string // where it was restored
 	Diffs    []TableDiff
-	Access   []AccessDiff // owners, privileges, settings, extensions
+	Access   []AccessDiff // owners, privileges, definitions, settings, extensions
 }
 
 func (e *MismatchError) Error() string {

@@ -24,17 +24,23 @@ type Verification struct {
 	Compare time.Duration `json:"compare_ns"` // counting and checksumming the copy
 	Tables  int           `json:"tables"`
 	Rows    int64         `json:"rows"`
-	// Objects is how many objects' owners and privileges (and the
-	// database's settings and extensions) were found equal.
+	// Objects is how many objects' owners, privileges and definitions
+	// (and the database's settings and extensions) were found equal.
 	Objects int `json:"objects"`
+	// PostData says how the archive's post-data section (indexes, keys,
+	// triggers, policies) was proven: built on the restored rows, or
+	// applied to the copy emptied once its rows were proven equal
+	// (DumpVerified).
+	PostData string `json:"post_data,omitempty"`
 }
 
 // DropTimeout bounds the drop of a scratch database, which runs on a fresh
 // context so a cancelled verification still cleans up.
 const DropTimeout = 30 * time.Second
 
-// WithAfterRestore runs fn between the restore and the comparison, on the
-// restored copy. Fault tests use it to damage the copy (delete a row) and
+// WithAfterRestore runs fn between the restore and the comparison of the
+// rows, on the restored copy (in DumpVerified, before the post-data
+// section is applied to it). Fault tests use it to damage the copy (delete a row) and
 // prove the comparison names the table; nothing else should.
 func WithAfterRestore(fn func(ctx context.Context, copy Source) error) Option {
 	return func(o *options) { o.afterRestore = fn }
@@ -122,8 +128,7 @@ func restoreFrom(ctx context.Context, access Access, r io.Reader, size int64, co
 	// Owners and privileges are restored (no --no-owner, no
 	// --no-privileges): the restoring role must be a member of every
 	// owner, which checkRoles made sure of.
-	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + copyDB.Database}, o.restoreArgs...)
-	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: args, stdin: io.TeeReader(r, m)}
+	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: restoreArgs(copyDB.Database, o), stdin: io.TeeReader(r, m)}
 	err = t.run(ctx)
 	m.stop()
 	if err == nil {
@@ -133,49 +138,64 @@ func restoreFrom(ctx context.Context, access Access, r io.Reader, size int64, co
 	return v, err
 }
 
+// restoreArgs are pg_restore's arguments into database db: stop at the
+// first error, never prompt, then extra and the options' own.
+func restoreArgs(db string, o options, extra ...string) []string {
+	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + db}, extra...)
+	return append(args, o.restoreArgs...)
+}
+
 // compareCopy compares the restored copyDB with what b recorded at dump
-// time: every table's rows and checksum, every object's owner and
-// privileges, the database's settings, the extensions. A difference is a
-// *MismatchError. On success v is completed.
+// time: every table's rows and checksum, every object's owner, privileges
+// and definition, the database's settings, the extensions. A difference
+// is a *MismatchError. On success v is completed.
 func compareCopy(ctx context.Context, b Backup, copyDB Source, o options, v *Verification) error {
+	conn, err := copyDB.connect(ctx, copyDB.Database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	got, diffs, err := compareRows(ctx, b, copyDB, conn, o, v)
+	if err != nil {
+		return err
+	}
+	return compareAccess(ctx, b, copyDB, conn, o, v, got, diffs)
+}
+
+// compareRows runs the afterRestore hook on copyDB, then counts and
+// checksums its every table through conn and compares them with b's.
+func compareRows(ctx context.Context, b Backup, copyDB Source, conn *pgx.Conn, o options, v *Verification) (map[string]TableStat, []TableDiff, error) {
 	if o.afterRestore != nil {
 		if err := o.afterRestore(ctx, copyDB); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	start := time.Now()
 	cm := o.meter("comparing", copyDB.Database, 0)
-	got, access, err := statsOf(ctx, copyDB)
+	got, err := tableStats(ctx, conn)
 	cm.stop()
-	v.Compare = time.Since(start)
+	v.Compare += time.Since(start)
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("%s: %w", copyDB, err)
 	}
-	diffs, adiffs := compare(b.Tables, got), CompareAccess(b.Access, access)
-	if len(diffs) > 0 || len(adiffs) > 0 {
+	return got, compare(b.Tables, got), nil
+}
+
+// compareAccess reads copyDB's owners, privileges and definitions through
+// conn and compares them with b's: with the table differences diffs, a
+// *MismatchError; else v is completed from got.
+func compareAccess(ctx context.Context, b Backup, copyDB Source, conn *pgx.Conn, o options, v *Verification, got map[string]TableStat, diffs []TableDiff) error {
+	start := time.Now()
+	access, err := accessOf(ctx, conn)
+	v.Compare += time.Since(start)
+	if err != nil {
+		return fmt.Errorf("%s: %w", copyDB, err)
+	}
+	if adiffs := CompareAccess(b.Access, access); len(diffs) > 0 || len(adiffs) > 0 {
 		return &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs, Access: adiffs}
 	}
 	v.At, v.Tables, v.Rows, v.Objects = o.now().UTC(), len(got), totalRows(got), len(access)
 	return nil
-}
-
-// statsOf counts and checksums every table of db and reads its owners and
-// privileges.
-func statsOf(ctx context.Context, db Source) (map[string]TableStat, Access, error) {
-	conn, err := db.connect(ctx, db.Database)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	access, err := accessOf(ctx, conn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", db, err)
-	}
-	st, err := tableStats(ctx, conn)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", db, err)
-	}
-	return st, access, nil
 }
 
 // scratchName is <database>_<purpose>_<random>, within PostgreSQL's 63.

@@ -194,7 +194,8 @@ func (it *item) verified(ctx context.Context, r *flow.Recorder) error {
 	case v == nil:
 		problems = append(problems, fmt.Errorf("not verified: %s was never restored and compared", b.Path))
 	default:
-		r.Logf("restored into %s in %s, compared in %s: %d tables, %d rows match", v.Scratch, v.Restore.Round(time.Millisecond), v.Compare.Round(time.Millisecond), v.Tables, v.Rows)
+		r.Logf("restored into %s in %s, compared in %s: %d tables, %d rows, %d owners, privileges and definitions match; post-data section %s",
+			v.Scratch, v.Restore.Round(time.Millisecond), v.Compare.Round(time.Millisecond), v.Tables, v.Rows, v.Objects, v.PostData)
 		if err := pgbackup.CheckIntegrity(b); err != nil {
 			problems = append(problems, fmt.Errorf("not verified: %w", err))
 		}
