@@ -155,7 +155,7 @@ func deployV2(t *testing.T, o runOpts) result {
 	return result{oc: oc, out: out.String(), dir: dir, events: events}
 }
 
-// aiOutage lets the IA flow check the fallback with the provider down.
+// aiOutage lets the IA flow check the fallback with the provider failing.
 func aiOutage(ctx context.Context, f ia.Failure) (func(context.Context) error, error) {
 	return suite.AIProviderOutageOn(env.Platform)(ctx, f)
 }
