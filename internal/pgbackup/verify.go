@@ -99,7 +99,7 @@ func restoreAndCompare(ctx context.Context, b Backup, copyDB Source, maintenance
 	if err != nil {
 		return v, fmt.Errorf("restore %s into %s: %w", b.Path, copyDB, err)
 	}
-	return v, compareCopy(ctx, b, copyDB, o, &v)
+	return v, compareCopy(ctx, b, copyDB, o, &v, false)
 }
 
 // restoreFrom creates copyDB and pg_restores the archive read from r
@@ -148,8 +148,11 @@ func restoreArgs(db string, o options, extra ...string) []string {
 // compareCopy compares the restored copyDB with what b recorded at dump
 // time: every table's rows and checksum, every object's owner, privileges
 // and definition, the database's settings, the extensions. A difference
-// is a *MismatchError. On success v is completed.
-func compareCopy(ctx context.Context, b Backup, copyDB Source, o options, v *Verification) error {
+// is a *MismatchError. On success v is completed. postData: copyDB was
+// restored without its post-data section (DumpVerified); once the rows are
+// proven equal it is applied to the copy emptied (applyPostData), before
+// the owners, privileges and definitions are compared.
+func compareCopy(ctx context.Context, b Backup, copyDB Source, o options, v *Verification, postData bool) error {
 	conn, err := copyDB.connect(ctx, copyDB.Database)
 	if err != nil {
 		return err
@@ -158,6 +161,15 @@ func compareCopy(ctx context.Context, b Backup, copyDB Source, o options, v *Ver
 	got, diffs, err := compareRows(ctx, b, copyDB, conn, o, v)
 	if err != nil {
 		return err
+	}
+	if postData {
+		if len(diffs) > 0 {
+			// The post-data section is not applied to rows that differ.
+			return &MismatchError{Database: b.Database, Scratch: copyDB.Database, Diffs: diffs}
+		}
+		if err := applyPostData(ctx, b, copyDB, conn, o, v); err != nil {
+			return err
+		}
 	}
 	return compareAccess(ctx, b, copyDB, conn, o, v, got, diffs)
 }
