@@ -34,9 +34,9 @@ import (
 // post-data section, by definition: "index public.grants_pkey" (its
 // CREATE INDEX), "constraint public.grants.grants_pkey" (its definition),
 // "trigger public.t.name", "policy public.t.name", and a domain's
-// "constraint public.d.name". A restore that leaves
-// out a unique index, a foreign key, a trigger or a row-level policy is
-// not the database the application ran on either.
+// "constraint public.d.name". A restore that leaves out a unique index, a
+// foreign key, a trigger or a row-level policy is not the database the
+// application ran on either.
 type Access map[string]AccessEntry
 
 // AccessEntry is one object's owner and privileges.

@@ -40,8 +40,9 @@ const DropTimeout = 30 * time.Second
 
 // WithAfterRestore runs fn between the restore and the comparison of the
 // rows, on the restored copy (in DumpVerified, before the post-data
-// section is applied to it). Fault tests use it to damage the copy (delete a row) and
-// prove the comparison names the table; nothing else should.
+// section is applied to it). Fault tests use it to damage the copy
+// (delete a row) and prove the comparison names the table; nothing else
+// should.
 func WithAfterRestore(fn func(ctx context.Context, copy Source) error) Option {
 	return func(o *options) { o.afterRestore = fn }
 }
@@ -139,10 +140,9 @@ func restoreFrom(ctx context.Context, access Access, r io.Reader, size int64, co
 }
 
 // restoreArgs are pg_restore's arguments into database db: stop at the
-// first error, never prompt, then extra and the options' own.
-func restoreArgs(db string, o options, extra ...string) []string {
-	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + db}, extra...)
-	return append(args, o.restoreArgs...)
+// first error, never prompt, then the options' own (withRestoreArgs).
+func restoreArgs(db string, o options) []string {
+	return append([]string{"--exit-on-error", "--no-password", "--dbname=" + db}, o.restoreArgs...)
 }
 
 // compareCopy compares the restored copyDB with what b recorded at dump
