@@ -53,7 +53,8 @@ func (s stopped) Error() string { return s.err.Error() }
 // returns an error (returned unchanged), or timeout passes or ctx ends
 // (a *TimeoutError naming name and the last state seen). When ctx has an
 // earlier deadline, that is the wait's limit. A look cut short by the
-// deadline does not replace the last state seen with the deadline.
+// deadline does not replace the last state seen with the deadline, nor does
+// an error from a look that ended at the deadline stop the wait with it.
 func Poll(ctx context.Context, name string, interval, timeout time.Duration, check Check) error {
 	start := time.Now()
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
@@ -63,6 +64,13 @@ func Poll(ctx context.Context, name string, interval, timeout time.Duration, che
 	err := kwait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
 		done, seen, err := check(ctx)
 		if err != nil {
+			if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+				// The look ran into the deadline (a dial given the
+				// deadline as its own times out a moment before ctx says
+				// so): its error is the deadline's, and the wait timed
+				// out with the last state a whole look saw.
+				return false, nil
+			}
 			return false, stopped{err}
 		}
 		if ctx.Err() == nil || last == nothingSeen {

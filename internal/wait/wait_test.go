@@ -47,6 +47,24 @@ func TestPollKeepsTheLastStateWhenTheDeadlineCutsALook(t *testing.T) {
 	require.EqualError(t, err, `waiting for a slow answer: timed out after 30ms; last seen: status "degraded"`)
 }
 
+// A look that runs into the deadline may fail with the deadline's error
+// before the context says it is done (Step 1.4's read of pg_stat_activity
+// got "dial tcp ...: i/o timeout" in make test): the wait timed out, with
+// the last state a whole look saw, and that error is not the answer.
+func TestPollTimesOutWhenALookFailsAtTheDeadline(t *testing.T) {
+	n := 0
+	err := wait.Poll(t.Context(), "no session of backend-core", time.Millisecond, 30*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		n++
+		if n == 1 {
+			return false, "1 session of backend-core", nil
+		}
+		dl, _ := ctx.Deadline()
+		<-time.After(time.Until(dl)) // a look as long as the time left, not a wait
+		return false, "", errors.New("dial tcp 127.0.0.1:5432: i/o timeout")
+	})
+	require.EqualError(t, err, "waiting for no session of backend-core: timed out after 30ms; last seen: 1 session of backend-core")
+}
+
 func TestPollStopsAtOnceOnAnError(t *testing.T) {
 	boom := errors.New("404: no such job")
 	n := 0
