@@ -31,9 +31,8 @@ const (
 	keySmoke       = "smoke."
 )
 
-// DBQueryMetric is the reference services' histogram of one database query,
-// seen from the application (pool wait and network included).
-const DBQueryMetric = "granter_db_query_duration_seconds"
+// DBQueryMetric is the services' histogram of one database query.
+const DBQueryMetric = metrics.DBQueryDuration
 
 // errorRate: "Error rate: < 0.1%", decided from the round's counts: ok
 // (MET) only when the 95% upper bound is under the threshold, BREACH when

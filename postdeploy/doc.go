@@ -29,6 +29,13 @@
 // target whose data may be reset (the local platform; never a readOnly
 // one) the check first sends bounded read-only traffic (search, the
 // frontend page, a scraper listing) when there are too few requests.
+// Before it reads the rate, Step 4.5 proves the telemetry live, on every
+// target: each service answers three canaries with a 4xx of its own (GET
+// /auth/me without a token 401, an unknown scrape job 404, a search with
+// limit=0 400) and Prometheus counts them under that status; the
+// services' database query histogram observes new queries. A counter that
+// records every answer as 200 would make a 0% error rate out of any
+// outage.
 //
 // What it needs: kube (logs), prometheus (error rate, alerts), the
 // services' URLs; Step 4.4 registers a uniquely named smoke user

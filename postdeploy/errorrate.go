@@ -51,6 +51,10 @@ func (c *Checker) prometheus() (*metrics.Client, error) {
 // service must have served requests in the window: one whose series are
 // missing is no data for that service, never absorbed into the sum.
 //
+// Before it reads the counts, the step proves they are live (telemetry):
+// each service's counter records the status of a request it answered 4xx,
+// and the database query histogram observed queries.
+//
 // Too few requests to decide is INCONCLUSIVE, which does not pass. On a
 // target that is not readOnly (local only) the check sends the read-only
 // traffic still needed and waits for Prometheus to count it; on a readOnly
@@ -95,6 +99,9 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 			seen += fmt.Sprintf("; the %s window still reaches back before Phase 3 ended (%s)", win, c.Since.UTC().Format("15:04:05"))
 		}
 		return after && res.Decided() && over.Decided() && len(missing) == 0, seen, nil
+	}
+	if err := c.telemetry(ctx, ev, mc, minWin); err != nil {
+		return err
 	}
 	if err := c.waitPastPhase3(ctx, ev, minWin); err != nil {
 		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/granter/runbook/fixtures/granter"
 	"github.com/granter/runbook/fixtures/platform"
+	"github.com/granter/runbook/fixtures/prom"
+	"github.com/granter/runbook/internal/metrics"
 	"github.com/granter/runbook/internal/mutation"
 	"github.com/granter/runbook/internal/phase4"
 	"github.com/granter/runbook/internal/target"
@@ -23,20 +25,21 @@ import (
 )
 
 // postdeployChecks are the Phase 4 checks run against every mutant besides
-// the smoke gate: the ones that ask the services over HTTP. Steps 4.2 (the
-// logs and SQL errors, read through the cluster), 4.5 (the error rate,
-// from Prometheus) and the alerts need the control plane and Prometheus
-// around each mutant; they are not run (MUTATION.md says so).
-var postdeployChecks = []phase4.Check{phase4.HealthChecks, phase4.CriticalEndpoints}
+// the smoke gate: the ones that ask the services over HTTP and Prometheus
+// (one per bench, scraping the mutant's processes every second). Step 4.2
+// (the logs and SQL errors, read through the cluster) needs the control
+// plane around each mutant; it is not run (MUTATION.md says so).
+var postdeployChecks = []phase4.Check{phase4.HealthChecks, phase4.CriticalEndpoints, phase4.ErrorRate, phase4.NoCriticalAlerts}
 
 // bench is one worker's platform: PostgreSQL (one container for all its
-// mutants, reset to the same snapshot after each), the listing site and
-// the AI provider, from the unchanged tree; the three services are the
-// mutant's, started as processes on the platform's ports.
+// mutants, reset to the same snapshot after each), the listing site, the
+// AI provider and Prometheus, from the unchanged tree; the three services
+// are the mutant's, started as processes on the platform's ports.
 type bench struct {
-	p   *platform.Platform
-	tgt *target.Target
-	le  target.LocalEndpoints
+	p    *platform.Platform
+	prom *prom.Server
+	tgt  *target.Target
+	le   target.LocalEndpoints
 }
 
 func openBench(ctx context.Context, root string) (_ *bench, err error) {
@@ -63,9 +66,19 @@ func openBench(ctx context.Context, root string) (_ *bench, err error) {
 	}
 	b.tgt.Version = version
 	e := p.Endpoints
+	var scraped []prom.Target
+	for _, s := range granter.Services {
+		scraped = append(scraped, prom.Target{Job: s, Service: s, URL: e.URL(s) + "/metrics"})
+	}
+	th := b.tgt.Thresholds
+	if b.prom, err = prom.Start(ctx, prom.Config{Targets: scraped, Thresholds: metrics.Thresholds{
+		ErrorRateWarning: th.ErrorRate, ErrorRateCritical: th.RollbackErrorRate, LatencyP95: th.APIP95,
+	}}); err != nil {
+		return nil, err
+	}
 	b.le = target.LocalEndpoints{
 		Services:   map[string]string{target.BackendCore: e.BackendURL, target.DataService: e.DataURL, target.WebFrontend: e.FrontendURL},
-		ListingURL: e.ListingURL, DatabaseURL: e.DatabaseURL, AIProviderURL: e.AIProviderURL,
+		ListingURL: e.ListingURL, DatabaseURL: e.DatabaseURL, AIProviderURL: e.AIProviderURL, Prometheus: b.prom.URL(),
 	}
 	if db := p.DB(); db != nil && db.Container != nil {
 		b.le.Container = db.Container.GetContainerID()
@@ -74,7 +87,13 @@ func openBench(ctx context.Context, root string) (_ *bench, err error) {
 	return b, nil
 }
 
-func (b *bench) close() error { return b.p.Close() }
+func (b *bench) close() error {
+	var err error
+	if b.prom != nil {
+		err = b.prom.Stop()
+	}
+	return errors.Join(err, b.p.Close())
+}
 
 // judge starts the services built in bin, runs the gates against them,
 // stops them and resets the database.
@@ -88,6 +107,8 @@ func (b *bench) judge(ctx context.Context, r *runner, dir, bin string) (class mu
 		return mutation.Errored, err.Error()
 	}
 	jwt, aiKey := b.p.Secrets()
+	// Phase 3's end, for Step 4.5: what the mutant's processes serve.
+	since := time.Now()
 	var procs []*service
 	defer func() {
 		var problems []error
@@ -123,7 +144,19 @@ func (b *bench) judge(ctx context.Context, r *runner, dir, bin string) (class mu
 			return mutation.NoStart, err.Error()
 		}
 	}
-	return r.gatesAgainst(ctx, dir, endpoints, b.tgt)
+	// Phase 3 ends with the new pods scraped; one that cannot be is for
+	// Step 4.5 to judge (it finds no data), so the gates run anyway.
+	var unscraped []error
+	for _, s := range procs {
+		if err := b.prom.WaitScraped(ctx, s.name); err != nil {
+			unscraped = append(unscraped, err)
+		}
+	}
+	class, why = r.gatesAgainst(ctx, dir, endpoints, b.tgt, since)
+	if err := errors.Join(unscraped...); err != nil {
+		why += "; before the gates, Prometheus did not scrape every service: " + err.Error()
+	}
+	return class, why
 }
 
 // service is one mutant service process.
@@ -199,8 +232,8 @@ func (s *service) stop() error {
 }
 
 // postdeployAgainst runs postdeployChecks in this process.
-func postdeployAgainst(ctx context.Context, tgt *target.Target) error {
-	ch := postdeploy.NewChecker(tgt, time.Time{})
+func postdeployAgainst(ctx context.Context, tgt *target.Target, since time.Time) error {
+	ch := postdeploy.NewChecker(tgt, since)
 	for _, pc := range postdeployChecks {
 		c, ok := postdeploy.Lookup(pc.Test)
 		if !ok {
@@ -216,7 +249,7 @@ func postdeployAgainst(ctx context.Context, tgt *target.Target) error {
 // gatesAgainst runs `runbook smoke` (the gate, built once from the
 // unchanged tree) against the services, then postdeployChecks; the first
 // that fails kills the mutant.
-func (r *runner) gatesAgainst(ctx context.Context, dir, endpoints string, tgt *target.Target) (mutation.Class, string) {
+func (r *runner) gatesAgainst(ctx context.Context, dir, endpoints string, tgt *target.Target, since time.Time) (mutation.Class, string) {
 	ctx, cancel := context.WithTimeout(ctx, r.c.timeout)
 	defer cancel()
 	logPath := filepath.Join(dir, "smoke.log")
@@ -247,7 +280,7 @@ func (r *runner) gatesAgainst(ctx context.Context, dir, endpoints string, tgt *t
 	default:
 		return mutation.Errored, fmt.Sprintf("smoke: %v", err)
 	}
-	if err := postdeployAgainst(ctx, tgt); err != nil {
+	if err := postdeployAgainst(ctx, tgt, since); err != nil {
 		switch {
 		case ctx.Err() == context.DeadlineExceeded:
 			return mutation.Killed, fmt.Sprintf("postdeploy: timeout after %s (a hang)", r.c.timeout)
@@ -256,5 +289,5 @@ func (r *runner) gatesAgainst(ctx context.Context, dir, endpoints string, tgt *t
 		}
 		return mutation.Killed, tgt.Redact(err.Error())
 	}
-	return mutation.Survived, "smoke and postdeploy 4.3, 4.4 passed"
+	return mutation.Survived, "smoke and postdeploy 4.3, 4.4, 4.5 passed"
 }

@@ -4,11 +4,11 @@
 // into the services' binary (fixtures/granter/cmd/granter) with `go build
 // -overlay`, so the tree is never touched, not even on Ctrl-C. Each worker
 // keeps one bench: PostgreSQL in one container (seeded, migrated, reset
-// to its snapshot after each mutant), the listing site and the AI
-// provider. The mutant's three services run as processes on the bench's
-// ports; `runbook smoke` (built once, from the unchanged tree) and the
-// postdeploy checks that ask the services (Steps 4.3, 4.4) run against
-// them. A mutant they let through survived.
+// to its snapshot after each mutant), the listing site, the AI provider
+// and Prometheus. The mutant's three services run as processes on the
+// bench's ports; `runbook smoke` (built once, from the unchanged tree) and
+// the postdeploy checks that ask the services and Prometheus (Steps 4.3,
+// 4.4, 4.5) run against them. A mutant they let through survived.
 //
 // The unchanged services run first, as the baseline: when they do not
 // pass, no mutant is judged. Equivalent mutants are listed, with their
@@ -37,13 +37,14 @@ import (
 
 // Files of fixtures/granter that are not mutated, and why.
 var excluded = map[string]string{
-	"listing.go":     "the listing site the scraper reads: a stand-in for the outside world, not a Granter service",
-	"aiprovider.go":  "the AI provider: a stand-in for a third party, not a Granter service",
-	"seed.go":        "the seed data of the local database, not service code",
-	"seedhistory.go": "the local database's seeded users and scrape history, as seed.go: not service code",
-	"bulk.go":        "synthetic rows for the benchmarks, not service code",
-	"migrate.go":     "the migrator runs in Phase 2 and is judged there (Step 2.2), before smoke and postdeploy",
-	"schema.go":      "the schema and migrations' SQL: Phase 2's subject, as migrate.go",
+	"listing.go":      "the listing site the scraper reads: a stand-in for the outside world, not a Granter service",
+	"aiprovider.go":   "the AI provider: a stand-in for a third party, not a Granter service",
+	"seed.go":         "the seed data of the local database, not service code",
+	"seedhistory.go":  "the local database's seeded users and scrape history, as seed.go: not service code",
+	"bulk.go":         "synthetic rows for the benchmarks, not service code",
+	"migrate.go":      "the migrator runs in Phase 2 and is judged there (Step 2.2), before smoke and postdeploy",
+	"schema.go":       "the schema and migrations' SQL: Phase 2's subject, as migrate.go",
+	"faultmetrics.go": "the telemetry faults' switch (what GET /metrics shows while one is on): test apparatus, off in every deployment",
 }
 
 const (
@@ -332,7 +333,7 @@ func (r *runner) all(ctx context.Context, ms []mutation.Mutant, began time.Time)
 					fmt.Fprintf(os.Stderr, "mutation: bench %d: %v (run `make clean-containers`)\n", w, err)
 				}
 			}()
-			fmt.Printf("mutation: bench %d ready in %s (PostgreSQL %s, listing site, AI provider)\n", w, b.p.StartupTime.Round(time.Second), b.p.DB())
+			fmt.Printf("mutation: bench %d ready in %s (PostgreSQL %s, listing site, AI provider, Prometheus %s)\n", w, b.p.StartupTime.Round(time.Second), b.p.DB(), b.prom.URL())
 			for i := range jobs {
 				if i < 0 {
 					res := r.one(ctx, b, nil, "baseline")

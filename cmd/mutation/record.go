@@ -29,10 +29,11 @@ in %s%s. %d mutants of %d generated from `+"`%s`"+` (every operator in turn, a f
 
 Each mutant is one change to one file, compiled into the services' binary with `+"`go build -overlay`"+`
 (the tree is never changed) and run as the three services at %s on a bench (PostgreSQL with the seed
-and the migrations, reset after each mutant; the listing site; the AI provider); then `+"`runbook smoke`"+`
-(built from the unchanged tree) and the postdeploy checks that ask the services (Steps 4.3 health,
-4.4 spot checks) ran against it. Killed: a gate failed. Survived: both passed. The unchanged services
-ran first and passed. Steps 4.2 (logs), 4.5 (error rate) and the alerts were not run per mutant
+and the migrations, reset after each mutant; the listing site; the AI provider; Prometheus scraping the
+mutant every second); then `+"`runbook smoke`"+` (built from the unchanged tree) and the postdeploy checks
+that ask the services and Prometheus (Steps 4.3 health, 4.4 spot checks, 4.5 the telemetry canaries, the
+error rate and the alerts) ran against it. Killed: a gate failed. Survived: both passed. The unchanged
+services ran first and passed. Step 4.2 (logs, read through the cluster) was not run per mutant
 (README, Known gaps).%s
 Equivalent mutants are listed in `+"`%s`"+` with the reason no user can tell them apart; they are
 not run and not counted. Not mutated:

@@ -14,6 +14,9 @@ const (
 	RequestDuration = "http_request_duration_seconds" // histogram {service,method,route}
 	CPUSeconds      = "process_cpu_seconds_total"
 	ResidentMemory  = "process_resident_memory_bytes"
+	// DBQueryDuration is one database query as the service saw it (pool
+	// wait and network included): histogram {service,outcome}.
+	DBQueryDuration = "granter_db_query_duration_seconds"
 )
 
 // serverErrors matches the statuses that count as errors: every 5xx.
@@ -82,6 +85,18 @@ func RequestsByServiceExpr(sel string, window time.Duration) string {
 // (le).
 func LatencyBucketsExpr(sel string, window time.Duration) string {
 	return fmt.Sprintf("sum by (service, route, le) (increase(%s[%s]))", series(RequestDuration+"_bucket", sel), promDuration(window))
+}
+
+// StatusCountExpr is how many answers with status one service's route has
+// counted: the counter's value now (a restarted process starts it at 0).
+func StatusCountExpr(sel, service, route string, status int) string {
+	return fmt.Sprintf("sum(%s)", series(RequestsTotal, sel, fmt.Sprintf(`service=%q,route=%q,status="%d"`, service, route, status)))
+}
+
+// DBQueryCountExpr is how many database queries the services have observed
+// (DBQueryDuration's count): the counters' sum now.
+func DBQueryCountExpr(sel string) string {
+	return fmt.Sprintf("sum(%s)", series(DBQueryDuration+"_count", sel))
 }
 
 // ErrorCountExpr is the number of 5xx requests in window.
