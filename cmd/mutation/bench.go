@@ -31,6 +31,9 @@ import (
 // plane around each mutant; it is not run (MUTATION.md says so).
 var postdeployChecks = []phase4.Check{phase4.HealthChecks, phase4.CriticalEndpoints, phase4.ErrorRate, phase4.NoCriticalAlerts}
 
+// scrapeWait bounds the wait for Prometheus to scrape a mutant's services.
+const scrapeWait = 15 * time.Second
+
 // bench is one worker's platform: PostgreSQL (one container for all its
 // mutants, reset to the same snapshot after each), the listing site, the
 // AI provider and Prometheus, from the unchanged tree; the three services
@@ -145,13 +148,17 @@ func (b *bench) judge(ctx context.Context, r *runner, dir, bin string) (class mu
 		}
 	}
 	// Phase 3 ends with the new pods scraped; one that cannot be is for
-	// Step 4.5 to judge (it finds no data), so the gates run anyway.
+	// Step 4.5 to judge (it finds no data), so the gates run anyway after
+	// scrapeWait (a second's scrapes, and Prometheus's first target update
+	// about 5 s after it started).
 	var unscraped []error
+	sctx, cancel := context.WithTimeout(ctx, scrapeWait)
 	for _, s := range procs {
-		if err := b.prom.WaitScraped(ctx, s.name); err != nil {
+		if err := b.prom.WaitScraped(sctx, s.name); err != nil {
 			unscraped = append(unscraped, err)
 		}
 	}
+	cancel()
 	class, why = r.gatesAgainst(ctx, dir, endpoints, b.tgt, since)
 	if err := errors.Join(unscraped...); err != nil {
 		why += "; before the gates, Prometheus did not scrape every service: " + err.Error()
