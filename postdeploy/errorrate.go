@@ -51,9 +51,10 @@ func (c *Checker) prometheus() (*metrics.Client, error) {
 // service must have served requests in the window: one whose series are
 // missing is no data for that service, never absorbed into the sum.
 //
-// Before it reads the counts, the step proves they are live (telemetry):
-// each service's counter records the status of a request it answered 4xx,
-// and the database query histogram observed queries.
+// Before it reads the counts, the step proves them live (telemetry): each
+// service's counter records the status of requests it answered 4xx, and
+// the database query histogram observes queries. Not proven, a MET does
+// not pass; a BREACHED is still one.
 //
 // Too few requests to decide is INCONCLUSIVE, which does not pass. On a
 // target that is not readOnly (local only) the check sends the read-only
@@ -100,8 +101,11 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		}
 		return after && res.Decided() && over.Decided() && len(missing) == 0, seen, nil
 	}
-	if err := c.telemetry(ctx, ev, mc, minWin); err != nil {
-		return err
+	// The telemetry's proof stops only a MET: a BREACHED is one whatever
+	// the canaries saw, and the rollback rule needs the counts journaled.
+	telemetry := c.telemetry(ctx, ev, mc, minWin)
+	if telemetry != nil {
+		ev.Logf("%v", telemetry)
 	}
 	if err := c.waitPastPhase3(ctx, ev, minWin); err != nil {
 		return fmt.Errorf("error rate not measured, so Step 4.5 is not passed: %w", err)
@@ -131,20 +135,23 @@ func (c *Checker) errorRate(ctx context.Context, ev *Evidence) error {
 		fmtCount(rate.Requests), rate.RequestCountQuery, orNone(rate.PerService()))
 	ev.Logf("rollback rule on the same counts: %s", over)
 	if missing := rate.MissingServices(services); len(missing) > 0 {
-		return fmt.Errorf("error rate not proven: no data for %s (no request counted in %s: %s), so Step 4.5 is not passed; %s",
-			strings.Join(missing, ", "), rate.Window, rate.ByServiceQuery, res)
+		return errors.Join(fmt.Errorf("error rate not proven: no data for %s (no request counted in %s: %s), so Step 4.5 is not passed; %s",
+			strings.Join(missing, ", "), rate.Window, rate.ByServiceQuery, res), telemetry)
 	}
 	switch res.Verdict {
 	case stats.Met:
+		if telemetry != nil {
+			return fmt.Errorf("Step 4.5 not passed: %s over %s, but %w", res, rate.Window, telemetry)
+		}
 		ev.Summarize("%s over %s", res, rate.Window)
 		return nil
 	case stats.Breached:
 		return fmt.Errorf("Step 4.5 failed: %s over %s (query: %s)", res, rate.Window, rate.Query)
 	}
 	if err != nil {
-		return fmt.Errorf("Step 4.5 not passed: %s over %s: %w", res, rate.Window, err)
+		return errors.Join(fmt.Errorf("Step 4.5 not passed: %s over %s: %w", res, rate.Window, err), telemetry)
 	}
-	return fmt.Errorf("Step 4.5 not passed: %s over %s (query: %s)", res, rate.Window, rate.Query)
+	return errors.Join(fmt.Errorf("Step 4.5 not passed: %s over %s (query: %s)", res, rate.Window, rate.Query), telemetry)
 }
 
 // moreRequests gets the requests an INCONCLUSIVE error rate still needs,

@@ -38,9 +38,9 @@ func faultProofs(t *testing.T) {
 		{faults.HealthDBDown, "TestHealthChecks", nil, []string{"/health: status 503, want 200", `"database":"down"`}},
 		{faults.AuthMeWrongUser, "TestCriticalEndpoints", nil, []string{"/auth/me", "want the spot-check user"}},
 		{faults.PlatformStatusBlind + "@" + target.BackendCore, "TestErrorRate", nil, []string{
-			"the request counter does not record the status the services answer", "backend-core: 0 of the 3 answered 401 on /auth/me counted"}},
+			"but the telemetry does not show what the services did", "backend-core: 0 of the 3 answered 401 on /auth/me counted"}},
 		{faults.PlatformDBMetricsOff, "TestErrorRate", nil, []string{
-			"granter_db_query_duration_seconds observes no database query", "0 new queries observed"}},
+			"but the telemetry does not show what the services did", "database: 0 new queries observed (granter_db_query_duration_seconds_count"}},
 		{faults.PlatformErrorRate5pct + "@" + target.DataService, "TestErrorRate", dataServiceUsers, []string{"Step 4.5 failed: error rate", "95% lower bound", "> 0.1%: BREACHED"}},
 	}
 	for _, c := range cases {

@@ -2,9 +2,10 @@ package postdeploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,143 +24,124 @@ type canary struct {
 }
 
 // canaries are the requests Step 4.5 sends to prove each service's request
-// counter records the status it answered.
+// counter records the status it answered. data-service's looks the job up
+// in the database, so the database query histogram has a query of its
+// own to observe, whatever the real traffic.
 var canaries = map[string]canary{
 	target.BackendCore: {"/auth/me", "/auth/me", http.StatusUnauthorized}, // without a token
-	target.DataService: {"/scraper/jobs/runbook-telemetry-canary", "/scraper/jobs/{id}", http.StatusNotFound},
+	target.DataService: {"/scraper/jobs/00000000-0000-4000-8000-00000000c4a7", "/scraper/jobs/{id}", http.StatusNotFound},
 	target.WebFrontend: {"/search?query=runbook-telemetry-canary&limit=0", "/search", http.StatusBadRequest},
 }
 
-// CanaryRequests is how many canaries Step 4.5 sends to each service.
+// CanaryRequests is how many canaries Step 4.5 sends to each service. They
+// are in the step's request count, as the 4xx they are.
 const CanaryRequests = 3
 
-// telemetry proves that what Step 4.5 and the watch read is live before
-// Step 4.5 reads it: a counter that records every answer as 200 gives an
-// error rate of 0% whatever the services answer (a check that cannot
-// fail), and a database histogram that observes nothing leaves the
-// watch's database query time without data.
-//   - Each service answers CanaryRequests canaries with their status, and
-//     Prometheus counts them under that status.
+// telemetry proves that what Step 4.5 and the watch read is live: a
+// counter that records every answer as 200 gives an error rate of 0%
+// whatever the services answer (a MET that cannot fail), and a database
+// histogram that observes nothing leaves the watch's database query time
+// without data.
+//   - Each service answers CanaryRequests canaries, and Prometheus counts
+//     the ones answered with the canary's status under that status.
 //   - The services' database query histogram (metrics.DBQueryDuration)
-//     observes new queries.
+//     observes new queries (data-service's canaries make some).
 //
-// Prometheus is given minWin (four scrapes) to count them.
-func (c *Checker) telemetry(ctx context.Context, ev *Evidence, mc *metrics.Client, minWin time.Duration) error {
-	if err := c.statusesCounted(ctx, ev, mc, minWin); err != nil {
-		return err
-	}
-	return c.dbQueriesObserved(ctx, ev, mc, minWin)
-}
-
-// statusesCounted sends the canaries and waits for Prometheus to count
-// them with their status.
-func (c *Checker) statusesCounted(ctx context.Context, ev *Evidence, mc *metrics.Client, limit time.Duration) error {
+// Prometheus is given limit (four scrapes) to count them. Counters are
+// compared series by series, so a process that restarted, or one that
+// went away, is not taken for counts.
+func (c *Checker) telemetry(ctx context.Context, ev *Evidence, mc *metrics.Client, limit time.Duration) error {
 	sel := c.Target.Prometheus.Selector
 	type probe struct {
 		service string
 		canary
-		query  string
-		before float64
+		query    string
+		answered int // with the canary's status
+		before   metrics.Counters
 	}
-	var probes []probe
+	dbQuery := metrics.DBQuerySeriesExpr(sel)
+	dbBefore, err := mc.Counters(ctx, dbQuery)
+	if err != nil {
+		return fmt.Errorf("telemetry not proven: %w", err)
+	}
+	var probes []*probe
 	for _, svc := range c.Target.Services {
 		cn, ok := canaries[svc.Name]
 		if !ok {
-			return fmt.Errorf("service %s has no telemetry canary (known: backend-core, data-service, web-frontend)", svc.Name)
+			known := make([]string, 0, len(canaries))
+			for name := range canaries {
+				known = append(known, name)
+			}
+			slices.Sort(known)
+			return fmt.Errorf("service %s has no telemetry canary (known: %s)", svc.Name, strings.Join(known, ", "))
 		}
-		p := probe{service: svc.Name, canary: cn, query: metrics.StatusCountExpr(sel, svc.Name, cn.route, cn.status)}
-		before, err := counterValue(ctx, mc, p.query)
-		if err != nil {
-			return fmt.Errorf("telemetry not proven, so Step 4.5 is not passed: %w", err)
+		p := &probe{service: svc.Name, canary: cn, query: metrics.StatusSeriesExpr(sel, svc.Name, cn.route, cn.status)}
+		if p.before, err = mc.Counters(ctx, p.query); err != nil {
+			return fmt.Errorf("telemetry not proven: %w", err)
 		}
-		p.before = before
-		cl, err := httpcheck.ForService(c.Target, svc.Name)
-		if err != nil {
+		if err := c.sendCanaries(ctx, ev, p.service, cn, &p.answered); err != nil {
 			return err
 		}
-		for range CanaryRequests {
-			if _, err := cl.Get(ctx, cn.path, cn.status); err != nil {
-				return fmt.Errorf("telemetry canary of %s: %w", svc.Name, err)
-			}
-		}
-		cl.CloseIdleConnections()
-		ev.Logf("%s: sent %d GET %s, each answered %d; counted before: %s = %s", svc.Name, CanaryRequests, cn.path, cn.status, p.query, fmtCount(before))
 		probes = append(probes, p)
 	}
-	var seen []string
-	err := wait.Poll(ctx, "Prometheus to count the canaries' statuses", metrics.SamplesPoll, limit, func(ctx context.Context) (bool, string, error) {
-		seen = seen[:0]
+	var last []string
+	err = wait.Poll(ctx, "Prometheus to count the canaries and observe database queries", metrics.SamplesPoll, limit, func(ctx context.Context) (bool, string, error) {
+		last = last[:0]
 		done := true
 		for _, p := range probes {
-			now, err := counterValue(ctx, mc, p.query)
+			now, err := mc.Counters(ctx, p.query)
 			if err != nil {
 				return false, "", err
 			}
-			counted := now - p.before
-			if now < p.before { // the process restarted: its counter began again
-				counted = now
-			}
-			if counted < CanaryRequests {
-				done = false
-			}
-			seen = append(seen, fmt.Sprintf("%s: %s of the %d answered %d on %s counted (%s = %s)",
-				p.service, fmtCount(counted), CanaryRequests, p.status, p.route, p.query, fmtCount(now)))
+			counted := now.Since(p.before)
+			done = done && counted >= float64(p.answered)
+			last = append(last, fmt.Sprintf("%s: %s of the %d answered %d on %s counted (%s: %s now)",
+				p.service, fmtCount(counted), p.answered, p.status, p.route, p.query, fmtCount(now.Total())))
 		}
-		return done, strings.Join(seen, "; "), nil
-	})
-	if err != nil {
-		return fmt.Errorf("Step 4.5 not passed: the request counter does not record the status the services answer, so the error rate cannot see errors: %w", err)
-	}
-	ev.Logf("statuses counted: %s", strings.Join(seen, "; "))
-	return nil
-}
-
-// dbQueriesObserved reads how many queries the services' database
-// histogram has observed, then waits for it to observe more: on a target
-// that is not readOnly after sending a few read-only requests (searches),
-// on a readOnly one from real traffic.
-func (c *Checker) dbQueriesObserved(ctx context.Context, ev *Evidence, mc *metrics.Client, limit time.Duration) error {
-	query := metrics.DBQueryCountExpr(c.Target.Prometheus.Selector)
-	before, err := counterValue(ctx, mc, query)
-	if err != nil {
-		return fmt.Errorf("telemetry not proven, so Step 4.5 is not passed: %w", err)
-	}
-	if !c.Target.ReadOnly {
-		n, err := SendTraffic(ctx, c.Target, 10)
-		if err != nil {
-			return fmt.Errorf("generating traffic for the database query time: %w", err)
-		}
-		ev.Logf("sent %d read-only requests (this target is not readOnly: local only) for the database queries to be observed", n)
-	}
-	var last string
-	err = wait.Poll(ctx, "Prometheus to observe new database queries", metrics.SamplesPoll, limit, func(ctx context.Context) (bool, string, error) {
-		now, err := counterValue(ctx, mc, query)
+		now, err := mc.Counters(ctx, dbQuery)
 		if err != nil {
 			return false, "", err
 		}
-		observed := now - before
-		if now < before { // a process restarted: its count began again
-			observed = now
-		}
-		last = fmt.Sprintf("%s new queries observed (%s = %s, %s before)", fmtCount(observed), query, fmtCount(now), fmtCount(before))
-		return observed >= 1, last, nil
+		observed := now.Since(dbBefore)
+		done = done && observed >= 1
+		last = append(last, fmt.Sprintf("database: %s new queries observed (%s: %s now, %s before)",
+			fmtCount(observed), dbQuery, fmtCount(now.Total()), fmtCount(dbBefore.Total())))
+		return done, strings.Join(last, "; "), nil
 	})
 	if err != nil {
-		return fmt.Errorf("Step 4.5 not passed: %s observes no database query, so the watch's database query time has no data: %w", metrics.DBQueryDuration, err)
+		var te *wait.TimeoutError
+		if errors.As(err, &te) {
+			return fmt.Errorf("the telemetry does not show what the services did, so an error rate read from it proves nothing "+
+				"(want every canary counted under its status and at least 1 new database query in %s): %s", te.Timeout, te.LastSeen)
+		}
+		return fmt.Errorf("telemetry not proven: %w", err)
 	}
-	ev.Logf("database queries: %s", last)
+	ev.Logf("telemetry live: %s", strings.Join(last, "; "))
 	return nil
 }
 
-// counterValue is a sum query's value; no series is 0 (nothing counted).
-func counterValue(ctx context.Context, mc *metrics.Client, query string) (float64, error) {
-	r, err := mc.Instant(ctx, query)
+// sendCanaries sends CanaryRequests canaries to one service and counts
+// those answered with the canary's status. Another answer (a 5xx of a
+// failing release) is logged, not fatal: it is an error the rate counts.
+// None answered as expected is an error: nothing can then be counted.
+func (c *Checker) sendCanaries(ctx context.Context, ev *Evidence, service string, cn canary, answered *int) error {
+	cl, err := httpcheck.ForService(c.Target, service)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	v, ok := r.Value()
-	if !ok || math.IsNaN(v) {
-		return 0, nil
+	defer cl.CloseIdleConnections()
+	var last error
+	for range CanaryRequests {
+		if _, err := cl.Get(ctx, cn.path, cn.status); err != nil {
+			last = err
+			ev.Logf("%s: telemetry canary not answered %d: %v", service, cn.status, err)
+			continue
+		}
+		*answered++
 	}
-	return v, nil
+	if *answered == 0 {
+		return fmt.Errorf("telemetry not proven: none of the %d canaries of %s answered %d (last: %w)", CanaryRequests, service, cn.status, last)
+	}
+	ev.Logf("%s: sent %d GET %s, %d answered %d", service, CanaryRequests, cn.path, *answered, cn.status)
+	return nil
 }

@@ -110,6 +110,11 @@ func (b *bench) judge(ctx context.Context, r *runner, dir, bin string) (class mu
 		return mutation.Errored, err.Error()
 	}
 	jwt, aiKey := b.p.Secrets()
+	// A killed mutant's 5xx keep the error-rate alert firing for its rule's
+	// window: the next one must not be judged by them.
+	if err := b.alertsResolved(ctx); err != nil {
+		return mutation.Errored, err.Error()
+	}
 	// Phase 3's end, for Step 4.5: what the mutant's processes serve.
 	since := time.Now()
 	var procs []*service
@@ -164,6 +169,18 @@ func (b *bench) judge(ctx context.Context, r *runner, dir, bin string) (class mu
 		why += "; before the gates, Prometheus did not scrape every service: " + err.Error()
 	}
 	return class, why
+}
+
+// alertsResolved waits until no critical alert fires (at most twice the
+// alert rules' window).
+func (b *bench) alertsResolved(ctx context.Context) error {
+	return wait.Poll(ctx, "the previous mutant's critical alerts to resolve", time.Second, 2*prom.DefaultRuleWindow, func(ctx context.Context) (bool, string, error) {
+		firing, err := b.prom.Metrics().FiringAlerts(ctx, metrics.SeverityCritical)
+		if err != nil {
+			return false, "", err
+		}
+		return len(firing) == 0, fmt.Sprintf("%d firing: %v", len(firing), firing), nil
+	})
 }
 
 // service is one mutant service process.
@@ -296,5 +313,5 @@ func (r *runner) gatesAgainst(ctx context.Context, dir, endpoints string, tgt *t
 		}
 		return mutation.Killed, tgt.Redact(err.Error())
 	}
-	return mutation.Survived, "smoke and postdeploy 4.3, 4.4, 4.5 passed"
+	return mutation.Survived, "smoke and postdeploy 4.3, 4.4, 4.5 and the alerts passed"
 }

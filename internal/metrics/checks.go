@@ -253,6 +253,49 @@ func (c *Client) LatencyQuantile(ctx context.Context, q float64, sel string, win
 	return l, nil
 }
 
+// Counters are counter series' values at one moment, by label set.
+type Counters map[string]float64
+
+// Counters reads a selector of counters (not summed: a sum hides which
+// process restarted) now. No series is an empty Counters.
+func (c *Client) Counters(ctx context.Context, query string) (Counters, error) {
+	res, err := c.Instant(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	out := Counters{}
+	for _, s := range res.Samples {
+		if !math.IsNaN(s.Value) {
+			out[labelString(s.Labels)] = s.Value
+		}
+	}
+	return out, nil
+}
+
+// Since is how much the counters rose after before, series by series: a
+// series lower than before restarted (its process did) and rose by all it
+// holds, a new one by all it holds; one gone rose by nothing.
+func (now Counters) Since(before Counters) float64 {
+	total := 0.0
+	for k, v := range now {
+		if b, ok := before[k]; ok && v >= b {
+			total += v - b
+		} else {
+			total += v
+		}
+	}
+	return total
+}
+
+// Total is the sum of the counters.
+func (now Counters) Total() float64 {
+	total := 0.0
+	for _, v := range now {
+		total += v
+	}
+	return total
+}
+
 // count reads a sum(increase(...)) query: no series means zero.
 func (c *Client) count(ctx context.Context, query string, at time.Time) (float64, error) {
 	res, err := c.instantAt(ctx, query, at)

@@ -87,16 +87,16 @@ func LatencyBucketsExpr(sel string, window time.Duration) string {
 	return fmt.Sprintf("sum by (service, route, le) (increase(%s[%s]))", series(RequestDuration+"_bucket", sel), promDuration(window))
 }
 
-// StatusCountExpr is how many answers with status one service's route has
-// counted: the counter's value now (a restarted process starts it at 0).
-func StatusCountExpr(sel, service, route string, status int) string {
-	return fmt.Sprintf("sum(%s)", series(RequestsTotal, sel, fmt.Sprintf(`service=%q,route=%q,status="%d"`, service, route, status)))
+// StatusSeriesExpr selects the counters of the answers with status on one
+// service's route: one series per process (read them with Counters).
+func StatusSeriesExpr(sel, service, route string, status int) string {
+	return series(RequestsTotal, sel, fmt.Sprintf(`service=%q,route=%q,status="%d"`, service, route, status))
 }
 
-// DBQueryCountExpr is how many database queries the services have observed
-// (DBQueryDuration's count): the counters' sum now.
-func DBQueryCountExpr(sel string) string {
-	return fmt.Sprintf("sum(%s)", series(DBQueryDuration+"_count", sel))
+// DBQuerySeriesExpr selects the services' counts of observed database
+// queries (DBQueryDuration's _count): one series per process and outcome.
+func DBQuerySeriesExpr(sel string) string {
+	return series(DBQueryDuration+"_count", sel)
 }
 
 // ErrorCountExpr is the number of 5xx requests in window.

@@ -94,3 +94,24 @@ func ExampleCheckBelow() {
 	// Output:
 	// error rate 2.31% (query: (sum(rate(http_requests_total{status=~"5..",service="backend-core"}[5m])) or vector(0)) / sum(rate(http_requests_total{service="backend-core"}[5m])), window 5m, 1204 requests) above threshold 0.10%
 }
+
+// TestCountersSince: the rise is taken series by series, so a process
+// that restarted or went away is not taken for counts.
+func TestCountersSince(t *testing.T) {
+	before := metrics.Counters{"a": 10, "b": 5}
+	for _, c := range []struct {
+		name string
+		now  metrics.Counters
+		want float64
+	}{
+		{"both rose", metrics.Counters{"a": 12, "b": 6}, 3},
+		{"b restarted and counted 2", metrics.Counters{"a": 10, "b": 2}, 2},
+		{"b went away (its sum fell)", metrics.Counters{"a": 10}, 0},
+		{"a new series", metrics.Counters{"a": 10, "b": 5, "c": 4}, 4},
+		{"nothing at all", metrics.Counters{}, 0},
+	} {
+		if got := c.now.Since(before); got != c.want {
+			t.Errorf("%s: Since = %g, want %g", c.name, got, c.want)
+		}
+	}
+}
