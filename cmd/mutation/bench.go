@@ -73,10 +73,7 @@ func openBench(ctx context.Context, root string) (_ *bench, err error) {
 	for _, s := range granter.Services {
 		scraped = append(scraped, prom.Target{Job: s, Service: s, URL: e.URL(s) + "/metrics"})
 	}
-	th := b.tgt.Thresholds
-	if b.prom, err = prom.Start(ctx, prom.Config{Targets: scraped, Thresholds: metrics.Thresholds{
-		ErrorRateWarning: th.ErrorRate, ErrorRateCritical: th.RollbackErrorRate, LatencyP95: th.APIP95,
-	}}); err != nil {
+	if b.prom, err = prom.Start(ctx, prom.Config{Targets: scraped, Thresholds: metrics.ThresholdsOf(b.tgt.Thresholds)}); err != nil {
 		return nil, err
 	}
 	b.le = target.LocalEndpoints{

@@ -12,6 +12,8 @@ import (
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/granter/runbook/internal/target"
 )
 
 // The alert rules the runbook's thresholds imply.
@@ -35,6 +37,13 @@ type Thresholds struct {
 	ErrorRateWarning  float64       // Step 4.5: error rate < 0.1%
 	ErrorRateCritical float64       // rollback trigger: > 1%
 	LatencyP95        time.Duration // monitoring: p95 < 200ms
+}
+
+// ThresholdsOf are the numbers a target's thresholds give the alert rules:
+// thresholds.errorRate warns, the rollback rule's rate is critical, the
+// API's p95 bounds the latency.
+func ThresholdsOf(t target.Thresholds) Thresholds {
+	return Thresholds{ErrorRateWarning: t.ErrorRate, ErrorRateCritical: t.RollbackErrorRate, LatencyP95: t.APIP95}
 }
 
 // RunbookThresholds are the runbook's own numbers.

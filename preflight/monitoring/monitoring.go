@@ -110,11 +110,7 @@ func (it *item) dashboards(ctx context.Context, r *flow.Recorder) error {
 // Wanted is each alert rule and the threshold the runbook gives it, from
 // the target's thresholds.
 func Wanted(tgt *target.Target) map[string]float64 {
-	return metrics.Thresholds{
-		ErrorRateWarning:  tgt.Thresholds.ErrorRate,
-		ErrorRateCritical: tgt.Thresholds.RollbackErrorRate,
-		LatencyP95:        tgt.Thresholds.APIP95,
-	}.Alerts()
+	return metrics.ThresholdsOf(tgt.Thresholds).Alerts()
 }
 
 func (it *item) thresholds(ctx context.Context, r *flow.Recorder) error {
