@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/granter/runbook/internal/metrics"
 )
 
 // ConnectTimeout bounds opening the monitor's database session.
@@ -113,7 +115,7 @@ func (m *Monitor) dbQuery(ctx context.Context, w time.Duration, conn *pgx.Conn, 
 	if m.prom != nil {
 		sel := strings.Trim(strings.TrimSpace(m.sel), "{}")
 		q := fmt.Sprintf("histogram_quantile(0.95, sum by (le) (rate(%s_bucket{%s}[%s])))", DBQueryMetric, sel, short(w))
-		cq := fmt.Sprintf("sum(increase(%s_count{%s}[%s]))", DBQueryMetric, sel, short(w))
+		cq := fmt.Sprintf("sum(increase(%s[%s]))", metrics.DBQuerySeriesExpr(m.sel), short(w))
 		queries = append(queries, q)
 		n, nerr := m.instantValue(ctx, cq)
 		switch {
