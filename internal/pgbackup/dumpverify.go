@@ -209,7 +209,7 @@ func applyPostData(ctx context.Context, b Backup, copyDB Source, conn *pgx.Conn,
 		return fmt.Errorf("backup file: %w", err)
 	}
 	defer f.Close()
-	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: restoreArgs(copyDB.Database, o.withRestoreArgs("--section=post-data")), stdin: f}
+	t := pgRestore(copyDB, o.withRestoreArgs("--section=post-data"), f)
 	if err := t.run(ctx); err != nil {
 		return fmt.Errorf("restore the post-data section of %s into %s: %w", b.Path, copyDB, err)
 	}

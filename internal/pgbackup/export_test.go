@@ -54,6 +54,6 @@ func BarePgRestore(ctx context.Context, srv Server, path, name string) error {
 		return err
 	}
 	defer f.Close()
-	t := tool{srv: srv, database: name, name: "pg_restore", args: []string{"--exit-on-error", "--no-password", "--dbname=" + name}, stdin: f}
+	t := pgRestore(Source{Server: srv, Database: name}, options{}, f)
 	return t.run(ctx)
 }

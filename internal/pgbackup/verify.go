@@ -129,7 +129,7 @@ func restoreFrom(ctx context.Context, access Access, r io.Reader, size int64, co
 	// Owners and privileges are restored (no --no-owner, no
 	// --no-privileges): the restoring role must be a member of every
 	// owner, which checkRoles made sure of.
-	t := tool{srv: copyDB.Server, database: copyDB.Database, name: "pg_restore", args: restoreArgs(copyDB.Database, o), stdin: io.TeeReader(r, m)}
+	t := pgRestore(copyDB, o, io.TeeReader(r, m))
 	err = t.run(ctx)
 	m.stop()
 	if err == nil {
@@ -139,10 +139,12 @@ func restoreFrom(ctx context.Context, access Access, r io.Reader, size int64, co
 	return v, err
 }
 
-// restoreArgs are pg_restore's arguments into database db: stop at the
-// first error, never prompt, then the options' own (withRestoreArgs).
-func restoreArgs(db string, o options) []string {
-	return append([]string{"--exit-on-error", "--no-password", "--dbname=" + db}, o.restoreArgs...)
+// pgRestore is pg_restore of the archive read from stdin into db: stop at
+// the first error, never prompt, then the options' own arguments
+// (withRestoreArgs).
+func pgRestore(db Source, o options, stdin io.Reader) tool {
+	args := append([]string{"--exit-on-error", "--no-password", "--dbname=" + db.Database}, o.restoreArgs...)
+	return tool{srv: db.Server, database: db.Database, name: "pg_restore", args: args, stdin: stdin}
 }
 
 // compareCopy compares the restored copyDB with what b recorded at dump
