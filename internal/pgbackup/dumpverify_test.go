@@ -1,7 +1,6 @@
 package pgbackup_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,10 +41,7 @@ func TestDumpVerified(t *testing.T) {
 	t.Run("a_copy_that_differs_is_not_verified_but_the_backup_is_kept", func(t *testing.T) {
 		src := newDB(t, schema)
 		b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server,
-			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
-				exec(t, copy.Database, "DELETE FROM audit_log WHERE line = 'line 1'")
-				return nil
-			}))
+			alterCopy(t, "DELETE FROM audit_log WHERE line = 'line 1'"))
 		require.NoError(t, err, "the backup itself was taken")
 		var mm *pgbackup.MismatchError
 		require.ErrorAs(t, verr, &mm)
@@ -64,12 +60,9 @@ func TestDumpVerified(t *testing.T) {
 	// statements failing fails the verification, named.
 	t.Run("the_post_data_section_is_applied_after_the_data", func(t *testing.T) {
 		src := newDB(t, schema)
+		// The name is free before the post-data section, taken by then.
 		b, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server,
-			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
-				// Free before the post-data section, taken by then.
-				exec(t, copy.Database, "CREATE INDEX grants_pkey ON audit_log (at)")
-				return nil
-			}))
+			alterCopy(t, "CREATE INDEX grants_pkey ON audit_log (at)"))
 		require.NoError(t, err)
 		var te *pgbackup.ToolError
 		require.ErrorAs(t, verr, &te, "%v", verr)
@@ -84,11 +77,8 @@ func TestDumpVerified(t *testing.T) {
 	t.Run("a_definition_not_in_the_source_is_named", func(t *testing.T) {
 		src := newDB(t, schema)
 		_, verr, err := pgbackup.DumpVerified(t.Context(), src, t.TempDir(), src.Server,
-			pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
-				exec(t, copy.Database, `CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
-					CREATE TRIGGER extra BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION noop()`)
-				return nil
-			}))
+			alterCopy(t, `CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+				CREATE TRIGGER extra BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION noop()`))
 		require.NoError(t, err)
 		var mm *pgbackup.MismatchError
 		require.ErrorAs(t, verr, &mm, "%v", verr)

@@ -122,6 +122,15 @@ func exec(t testing.TB, database, sql string) {
 	require.NoError(t, c.Close(t.Context()))
 }
 
+// alterCopy runs sql in the restored copy before it is compared, as a
+// restore that went wrong would leave it (pgbackup.WithAfterRestore).
+func alterCopy(t testing.TB, sql string) pgbackup.Option {
+	return pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
+		exec(t, copy.Database, sql)
+		return nil
+	})
+}
+
 func databases(t testing.TB, like string) []string {
 	t.Helper()
 	rows, err := connect(t, db.ConnString()).Query(t.Context(), "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1", like)
@@ -277,10 +286,7 @@ func TestVerifyNamesTheTableThatDiffers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := pgbackup.Verify(t.Context(), b, src.Server, pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
-				exec(t, copy.Database, c.sql)
-				return nil
-			}))
+			_, err := pgbackup.Verify(t.Context(), b, src.Server, alterCopy(t, c.sql))
 			var me *pgbackup.MismatchError
 			require.ErrorAs(t, err, &me)
 			require.Len(t, me.Diffs, 1, "only the damaged table differs: %v", err)
@@ -342,10 +348,7 @@ func TestRestoreSwitchesOnlyAfterVerifying(t *testing.T) {
 	lingering := connect(t, urlOf(t, src.Database))
 
 	t.Run("refuses_a_copy_that_differs", func(t *testing.T) {
-		_, err := pgbackup.Restore(t.Context(), b, src, pgbackup.WithAfterRestore(func(ctx context.Context, copy pgbackup.Source) error {
-			exec(t, copy.Database, "DELETE FROM empty_table; DELETE FROM audit_log WHERE line = 'line 1'")
-			return nil
-		}))
+		_, err := pgbackup.Restore(t.Context(), b, src, alterCopy(t, "DELETE FROM empty_table; DELETE FROM audit_log WHERE line = 'line 1'"))
 		require.ErrorContains(t, err, "untouched")
 		require.ErrorContains(t, err, "table audit_log: 39 rows restored, 40 at dump time")
 		assert.Equal(t, "401", scalar(t, src.Database, "SELECT count(*) FROM grants"), "the database is left as it was")
